@@ -20,7 +20,7 @@ description:
   - Can serve as a facts module for C(gather_facts), for example with C(ANSIBLE_FACTS_MODULES=smart,dataplane.node.node_facts).
     C(gather_facts) does not pass O(gather_subset) to non-setup modules, so it then gathers every subset.
 author:
-  - dataplane.node contributors
+  - dataplane.node contributors (@dataplane-node)
 options:
   gather_subset:
     description:

@@ -1,11 +1,10 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, dataplane.node contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Capture a live host's tree (what the facts read) into a fixture file.
 
-    tests/tools/capture_host.py --out tests/fixtures/hosts/devbox.tree
-    tests/tools/capture_host.py --ssh root@127.0.0.1 --port 2222 -i KEY --out tests/fixtures/hosts/qemu-igb.tree
+    python3 tests/tools/capture_host.py --out tests/fixtures/hosts/devbox.tree
+    python3 tests/tools/capture_host.py --ssh root@127.0.0.1 --port 2222 -i KEY --out tests/fixtures/hosts/qemu-igb.tree
 
 Runs the collection's own host model with a recording filesystem, so the
 fixture holds exactly the paths the facts module reads. With --ssh it ships

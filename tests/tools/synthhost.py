@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, dataplane.node contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
@@ -9,7 +8,7 @@ and the large tree the benchmark reads. Symlinks are placed where the kernel
 places them (bus/pci/devices -> devices/..., driver, iommu_group, virtfn/physfn),
 so the host model walks them exactly as on a live host.
 
-    tests/tools/synthhost.py server2s DEST     # write one named host under DEST
+    python3 tests/tools/synthhost.py server2s DEST     # write one named host under DEST
 """
 
 from __future__ import absolute_import, division, print_function

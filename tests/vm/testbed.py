@@ -241,7 +241,9 @@ def monitor_command(path, command, timeout=10):
             if not chunk:
                 break
             out += chunk
-    return out.decode(errors="replace").replace("(qemu) ", "").strip()
+    # The monitor echoes the command with terminal escapes: drop that line.
+    text = out.decode(errors="replace").replace("(qemu) ", "")
+    return text.split("\n", 1)[1].strip() if "\n" in text else ""
 
 
 def _is_our_qemu(pid, vm_dir):
@@ -372,10 +374,13 @@ def main(argv=None):
         sub.add_parser(cmd, parents=[common]).add_argument("name")
     ssh = sub.add_parser("ssh", parents=[common], help="NAME -- CMD...")
     ssh.add_argument("name")
-    ssh.add_argument("command", nargs=argparse.REMAINDER)
     sub.add_parser("status", parents=[common])
     sub.add_parser("preflight", parents=[common])
-    args = parser.parse_args(argv)
+    # Everything after "--" is the remote command, so options may come
+    # before or after NAME.
+    argv = list(sys.argv[1:] if argv is None else argv)
+    remote = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
 
     bed = Testbed(args.state_dir, getattr(args, "image", None))
     try:
@@ -387,9 +392,8 @@ def main(argv=None):
         elif args.cmd == "reset":
             bed.reset(args.name)
         elif args.cmd == "ssh":
-            cmd = args.command[1:] if args.command[:1] == ["--"] else args.command
             # Like plain ssh: the words form one remote shell command line.
-            return subprocess.call(bed.get(args.name).ssh_argv(*cmd, quote=False))
+            return subprocess.call(bed.get(args.name).ssh_argv(*remote, quote=False))
         elif args.cmd == "status":
             for row in bed.status():
                 print(f"{row['name']}\tport={row['port']}\tpid={row['pid']}\t"
