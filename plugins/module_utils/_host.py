@@ -83,6 +83,19 @@ class HostFS:
         finally:
             os.close(fd)
 
+    def read_head(self, rel, size=8192):
+        """The first bytes of a file (the first CPU's block of /proc/cpuinfo, not all 256)."""
+        try:
+            fd = os.open(self._prefix + rel, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            return os.read(fd, size).decode('utf-8', 'replace')
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
     def read_value(self, rel):
         """A one-line sysfs value without its newline, or None."""
         text = self.read(rel)
@@ -240,7 +253,10 @@ class Host:
         for node_id, node in self.numa()['nodes'].items():
             for cpu in node['cpus'] or ():
                 cpu_node[cpu] = int(node_id)
+        vendor, flags = self._cpu_identity()
         return {
+            'vendor': vendor,
+            'pdpe1gb': 'pdpe1gb' in flags if flags is not None else None,
             'online': online,
             'online_list': format_cpulist(online),
             'count': len(online),
@@ -251,6 +267,21 @@ class Host:
             'isolated': self._isolated(),
             'node_of_cpu': dict((str(c), n) for c, n in sorted(cpu_node.items())),
         }
+
+    def _cpu_identity(self):
+        head = self.fs.read_head('proc/cpuinfo')
+        if head is None:
+            return None, None
+        vendor_id, flags = None, None
+        for line in head.split('\n\n', 1)[0].splitlines():
+            key, _sep, value = line.partition(':')
+            key = key.strip()
+            if key == 'vendor_id':
+                vendor_id = value.strip()
+            elif key == 'flags':
+                flags = value.split()
+        vendor = {'GenuineIntel': 'intel', 'AuthenticAMD': 'amd', 'HygonGenuine': 'amd'}.get(vendor_id, vendor_id)
+        return vendor, flags
 
     def _isolated(self):
         cmdline = self.cmdline()

@@ -126,6 +126,13 @@ def make_recording_fs(base_class):
                 self.entries['files'][self._real(rel)] = text
             return text
 
+        def read_head(self, rel, size=8192):
+            text = base_class.read_head(self, rel, size)
+            if text is not None:
+                # Keep whole lines of the first block only: enough for every reader of a head.
+                self.entries['files'][self._real(rel)] = text.split('\n\n', 1)[0] + '\n'
+            return text
+
         def listdir(self, rel):
             names = base_class.listdir(self, rel)
             if names or os.path.isdir(os.path.join(self.root, rel)):

@@ -64,6 +64,10 @@ class HostBuilder:
         self.file('proc/sys/kernel/osrelease', release)
         self.file('proc/cmdline', cmdline)
 
+    def cpuinfo(self, vendor_id, model_name, flags):
+        self.file('proc/cpuinfo', 'processor\t: 0\nvendor_id\t: %s\nmodel name\t: %s\nflags\t\t: %s\n\n'
+                  'processor\t: 1\nvendor_id\t: %s\n' % (vendor_id, model_name, ' '.join(flags), vendor_id))
+
     def os_release(self, **fields):
         self.file('etc/os-release', ''.join('%s="%s"\n' % (k.upper(), v) for k, v in fields.items()))
 
@@ -220,6 +224,13 @@ class HostBuilder:
 
 # ---------------------------------------------------------------- named hosts
 
+INTEL_FLAGS = ('fpu', 'vme', 'de', 'pse', 'tsc', 'msr', 'pae', 'mce', 'cx8', 'apic', 'sep', 'pge', 'cmov', 'pat',
+               'pse36', 'clflush', 'mmx', 'fxsr', 'sse', 'sse2', 'ht', 'syscall', 'nx', 'pdpe1gb', 'rdtscp', 'lm',
+               'constant_tsc', 'vmx', 'sse4_2', 'avx2', 'avx512f')
+AMD_FLAGS = ('fpu', 'vme', 'de', 'pse', 'tsc', 'msr', 'pae', 'mce', 'cx8', 'apic', 'sep', 'pge', 'cmov', 'pat',
+             'pse36', 'clflush', 'mmx', 'fxsr', 'sse', 'sse2', 'ht', 'syscall', 'nx', 'mmxext', 'pdpe1gb', 'rdtscp',
+             'lm', 'svm', 'sse4_2', 'avx2')
+
 def server2s():
     """A 2-socket Intel server: 2M and 1G pools on both nodes, NICs on both nodes, one with numa_node -1."""
     b = HostBuilder()
@@ -228,6 +239,7 @@ def server2s():
              'crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M resume=/dev/mapper/rhel-swap rd.lvm.lv=rhel/root '
              'intel_iommu=on iommu=pt default_hugepagesz=1G hugepagesz=1G hugepages=0:8,1:8 hugepagesz=2M '
              'hugepages=1024 isolcpus=managed_irq,domain,2-15,18-31 nohz_full=2-15,18-31 rcu_nocbs=2-15,18-31')
+    b.cpuinfo('GenuineIntel', 'Intel(R) Xeon(R) Gold 6338N CPU @ 2.20GHz', INTEL_FLAGS)
     b.os_release(id='rhel', version_id='9.4', id_like='fedora', pretty_name='Red Hat Enterprise Linux 9.4 (Plow)')
     b.cpus_and_nodes(sockets=2, cores_per_socket=8, threads=2,
                      node_memory_kb={0: (65536000, 40000000), 1: (65536000, 42000000)},
@@ -280,6 +292,7 @@ def amd_epyc():
     b = HostBuilder()
     b.kernel('6.8.0-45-generic', 'BOOT_IMAGE=/boot/vmlinuz-6.8.0-45-generic root=UUID=0f1e2d3c ro iommu=pt '
              'amd_iommu=force_isolation quiet splash')
+    b.cpuinfo('AuthenticAMD', 'AMD EPYC 7313P 16-Core Processor', AMD_FLAGS)
     b.os_release(id='ubuntu', version_id='24.04', id_like='debian', pretty_name='Ubuntu 24.04.1 LTS')
     b.cpus_and_nodes(sockets=2, cores_per_socket=4, threads=2,
                      node_memory_kb={0: (32768000, 30000000), 1: (32768000, 31000000)},
@@ -307,6 +320,7 @@ def large(nodes=8, cpus=256, devices=500, vfs=128):
     b = HostBuilder()
     b.kernel('6.1.0-26-amd64', 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-26-amd64 root=UUID=abcd ro intel_iommu=on iommu=pt '
              'default_hugepagesz=1G hugepagesz=1G hugepages=16 isolcpus=8-127,136-255')
+    b.cpuinfo('GenuineIntel', 'Intel(R) Xeon(R) Platinum 8380 CPU @ 2.30GHz', INTEL_FLAGS)
     b.os_release(id='debian', version_id='12', pretty_name='Debian GNU/Linux 12 (bookworm)')
     cores_per_socket = cpus // nodes // 2
     b.cpus_and_nodes(sockets=nodes, cores_per_socket=cores_per_socket, threads=2,

@@ -1,0 +1,308 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: kernel_cmdline
+short_description: Make kernel arguments present or absent through the boot loader, whole token by whole token
+version_added: 0.1.0
+description:
+  - Renders IOMMU, boot-time hugepage pools and CPU isolation from a declarative spec (plus raw arguments),
+    validates them against the host, and configures the boot loader so the next boot uses them.
+  - "Boot loader flavours: C(debian-grub) (a drop-in C(/etc/default/grub.d/99-dataplane-node.cfg) plus
+    C(update-grub); the user's C(/etc/default/grub) is not edited), C(grub2-mkconfig) (RHEL/CentOS 7 and SUSE:
+    C(/etc/default/grub) edited in place with a backup, then C(grub2-mkconfig) to the BIOS or UEFI C(grub.cfg),
+    never over an EFI stub), C(grub2-bls) (RHEL 8+/Fedora: C(grubby --update-kernel=ALL), mirrored into
+    C(/etc/default/grub) so new kernels inherit it). ostree and transactional hosts are refused."
+  - Never reboots. Reports RV(reboot_required) when C(/proc/cmdline) lacks what is configured; the
+    C(dataplane.node.reboot) role does the one reboot of a run.
+  - Files it rewrites are backed up first; if the regeneration command fails they are restored and the task fails
+    with the command's output, leaving the previous boot configuration in place.
+author:
+  - dataplane.node contributors (@dataplane-node)
+options:
+  iommu:
+    description:
+      - V(on) enables the IOMMU (C(intel_iommu=on) on Intel; nothing on AMD, where it is on whenever firmware
+        has an IVRS table), V(passthrough) adds C(iommu=pt), V(off) disables it. Unset leaves IOMMU arguments alone.
+    type: str
+    choices: [on, passthrough, off]
+  hugepages:
+    description:
+      - Boot-time hugepage pools, rendered as one ordered block (C(hugepagesz=1G hugepages=8)).
+      - An empty list removes every hugepage argument; unset leaves them alone.
+      - Per-node counts render as C(hugepages=0:4,1:4) and need Linux 5.16 or later.
+    type: list
+    elements: dict
+    suboptions:
+      size:
+        description: Page size (V(2M), V(1G)); must be supported by the host.
+        type: str
+        required: true
+      count:
+        description: Pages in total (the kernel spreads them evenly over NUMA nodes).
+        type: int
+      nodes:
+        description: Pages per NUMA node id.
+        type: dict
+  default_hugepagesz:
+    description: Default hugepage size (C(default_hugepagesz=)); rendered first in the hugepage block.
+    type: str
+  isolated_cpus:
+    description:
+      - CPUs to take away from the scheduler and timer tick (cpulist, for example V(2-7,10-15)).
+      - An empty string removes the isolation arguments; unset leaves them alone.
+    type: str
+  isolation_params:
+    description: Which arguments carry O(isolated_cpus).
+    type: list
+    elements: str
+    choices: [isolcpus, nohz_full, rcu_nocbs]
+    default: [isolcpus, nohz_full, rcu_nocbs]
+  isolation_flags:
+    description: Flags put before the CPUs in C(isolcpus=).
+    type: list
+    elements: str
+    choices: [nohz, domain, managed_irq]
+    default: []
+  args:
+    description: Extra arguments to make present, as whole tokens (V(key=value) or a bare flag).
+    type: list
+    elements: str
+    default: []
+  absent:
+    description: Arguments to remove; a bare key removes every value of it, V(key=value) only that token.
+    type: list
+    elements: str
+    default: []
+  loader:
+    description: Boot loader flavour; V(auto) uses the one detected by the host model (see M(dataplane.node.node_facts)).
+    type: str
+    choices: [auto, debian-grub, grub2-mkconfig, grub2-bls]
+    default: auto
+  root:
+    description:
+      - Host root to read and write under. Only for tests; commands still run on the host, so any other value
+        than V(/) is refused outside check mode.
+    type: path
+    default: /
+attributes:
+  check_mode:
+    support: full
+    description: Plans the exact files and commands and reports them without touching the host.
+  diff_mode:
+    support: full
+    description: Shows the configured command line before and after.
+  platform:
+    platforms: linux
+    support: full
+    description: Linux with GRUB 2.
+notes:
+  - Arguments must be whole tokens without spaces, quotes or shell characters; anything else is refused before any
+    change.
+  - On grubby/BLS hosts only one hugepage size can be configured at boot, because grubby replaces repeated keys.
+  - Validation reads the host: hugepage sizes it supports (1G needs the pdpe1gb CPU flag), NUMA nodes and their memory
+    (boot pools may use at most 90% of a node), online CPUs for isolation (at least one must stay for the system).
+"""
+
+EXAMPLES = r"""
+- name: IOMMU in passthrough mode and 1G pages on both NUMA nodes
+  dataplane.node.kernel_cmdline:
+    iommu: passthrough
+    default_hugepagesz: 1G
+    hugepages:
+      - size: 1G
+        nodes: {0: 4, 1: 4}
+  register: cmdline
+
+- name: Isolate CPUs 2-7 for DPDK poll-mode threads
+  dataplane.node.kernel_cmdline:
+    isolated_cpus: 2-7
+    isolation_flags: [managed_irq, domain]
+
+- name: Raw arguments
+  dataplane.node.kernel_cmdline:
+    args: [nosoftlockup, "tsc=reliable"]
+    absent: [quiet]
+"""
+
+RETURN = r"""
+loader:
+  description: The boot loader flavour used.
+  type: str
+  returned: always
+  sample: debian-grub
+configured:
+  description: Arguments the boot loader gives the default entry after the change (tokens).
+  type: list
+  elements: str
+  returned: always
+  sample: [root=LABEL=root, console=ttyS0, intel_iommu=on, iommu=pt]
+wanted:
+  description: The rendered arguments made present, and the entries made absent.
+  type: dict
+  returned: always
+  sample: {present: [intel_iommu=on, iommu=pt], absent: []}
+running:
+  description: Tokens of C(/proc/cmdline) (the booted command line).
+  type: list
+  elements: str
+  returned: always
+missing:
+  description: Wanted tokens the booted command line lacks.
+  type: list
+  elements: str
+  returned: always
+unexpected:
+  description: Tokens the booted command line has although they were asked to be absent.
+  type: list
+  elements: str
+  returned: always
+reboot_required:
+  description: True when the booted command line differs from what is wanted (RV(missing) or RV(unexpected)).
+  type: bool
+  returned: always
+files:
+  description: Files written or removed (planned, in check mode).
+  type: list
+  elements: str
+  returned: always
+  sample: [/etc/default/grub.d/99-dataplane-node.cfg]
+commands:
+  description: Commands run (planned, in check mode), in order.
+  type: list
+  elements: str
+  returned: always
+  sample: [update-grub]
+backups:
+  description: Backup copies made of the files before rewriting them.
+  type: list
+  elements: str
+  returned: changed
+notes:
+  description: Remarks about the flavour's behaviour.
+  type: list
+  elements: str
+  returned: always
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dataplane.node.plugins.module_utils._apply import ApplyError, apply_files_then_commands
+from ansible_collections.dataplane.node.plugins.module_utils._bootloader import BootLoaderError, flavour_for
+from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import (
+    ArgError,
+    render,
+    running_difference,
+    validate,
+)
+from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, tokenize_cmdline
+
+
+def host_limits(host):
+    boot = host.boot()
+    return {
+        'cpus': host.cpus(),
+        'numa': host.numa(),
+        'hugepage_sizes_kb': host.hugepage_sizes_kb(),
+        'kernel_version': boot['kernel_version'],
+    }
+
+
+def plan_change(params, host, run):
+    """Validate and plan; raises ArgError/BootLoaderError/ParseError before anything is written."""
+    spec = dict((k, params[k]) for k in ('iommu', 'hugepages', 'default_hugepagesz', 'isolated_cpus',
+                                         'isolation_params', 'isolation_flags', 'args', 'absent'))
+    for pool in spec['hugepages'] or []:
+        if pool.get('count') is None and not pool.get('nodes'):
+            raise ArgError(['hugepages entry for %s needs count or nodes' % pool['size']])
+        if pool.get('count') is not None and pool['count'] < 0:
+            raise ArgError(['hugepages count for %s is negative' % pool['size']])
+        if pool.get('nodes'):
+            try:
+                pool['nodes'] = dict((int(n), int(c)) for n, c in pool['nodes'].items())
+            except (TypeError, ValueError):
+                raise ArgError(['hugepages nodes for %s must map node ids to counts' % pool['size']])
+            if any(c < 0 for c in pool['nodes'].values()):
+                raise ArgError(['hugepages counts for %s must not be negative' % pool['size']])
+    present, absent = render(spec, host.cpus()['vendor'])
+    validate(present, absent, host_limits(host))
+    loader = params['loader'] if params['loader'] != 'auto' else host.boot()['loader']
+    flavour = flavour_for(loader, host.fs, run, host.boot()['firmware'])
+    return present, absent, flavour.name, flavour.plan(present, absent)
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            iommu=dict(type='str', choices=['on', 'passthrough', 'off']),
+            hugepages=dict(type='list', elements='dict', options=dict(
+                size=dict(type='str', required=True),
+                count=dict(type='int'),
+                nodes=dict(type='dict'),
+            )),
+            default_hugepagesz=dict(type='str'),
+            isolated_cpus=dict(type='str'),
+            isolation_params=dict(type='list', elements='str', choices=['isolcpus', 'nohz_full', 'rcu_nocbs'],
+                                  default=['isolcpus', 'nohz_full', 'rcu_nocbs']),
+            isolation_flags=dict(type='list', elements='str', choices=['nohz', 'domain', 'managed_irq'], default=[]),
+            args=dict(type='list', elements='str', default=[]),
+            absent=dict(type='list', elements='str', default=[]),
+            loader=dict(type='str', default='auto', choices=['auto', 'debian-grub', 'grub2-mkconfig', 'grub2-bls']),
+            root=dict(type='path', default='/'),
+        ),
+        supports_check_mode=True,
+    )
+    root = module.params['root']
+    if os.path.abspath(root) != '/' and not module.check_mode:
+        module.fail_json(msg='root=%s is for tests in check mode only: commands would run on this host' % root)
+
+    def run(argv):
+        return module.run_command(argv, environ_update={'LC_ALL': 'C'})
+
+    try:
+        host = Host(root)
+        present, absent, loader, plan = plan_change(module.params, host, run)
+    except ArgError as exc:
+        module.fail_json(msg='invalid kernel arguments, nothing changed: %s' % exc, problems=exc.problems)
+    except (BootLoaderError, HostRootError, ParseError) as exc:
+        module.fail_json(msg=str(exc))
+
+    running = tokenize_cmdline(host.fs.read('proc/cmdline') or '')
+    missing, unexpected = running_difference(running, present, absent)
+    result = dict(
+        changed=plan.changed,
+        loader=loader,
+        configured=plan.after,
+        wanted={'present': present, 'absent': absent},
+        running=running,
+        missing=missing,
+        unexpected=unexpected,
+        reboot_required=bool(missing or unexpected),
+        files=['/' + f for f in sorted(plan.files)],
+        commands=[' '.join(c) for c in plan.commands],
+        notes=plan.notes,
+    )
+    if module._diff:
+        result['diff'] = {'before': ' '.join(plan.before) + '\n', 'after': ' '.join(plan.after) + '\n',
+                          'before_header': 'configured kernel command line', 'after_header': 'configured kernel command line'}
+    if plan.changed and not module.check_mode:
+        try:
+            record = apply_files_then_commands(root, plan.files, plan.commands, run)
+        except ApplyError as exc:
+            module.fail_json(msg=str(exc), **dict(result, changed=True, restored=exc.record['restored']))
+        result['backups'] = record['backups']
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Benchmark the facts: the module body on host trees, and whole Ansible runs against setup.
+
+    python tests/bench/bench_facts.py [--runs 5] [--write docs/benchmarks.md]
+
+A script, not a test: figures depend on the machine, so nothing here passes or fails on time.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(REPO, 'tests'))
+import conftest  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
+import synthhost  # noqa: E402  pylint: disable=wrong-import-position
+
+from ansible_collections.dataplane.node.plugins.module_utils._facts import SUBSETS, gather  # noqa: E402
+from ansible_collections.dataplane.node.plugins.module_utils._host import Host  # noqa: E402
+
+
+def time_body(root, runs):
+    """Wall time of gather() on a fresh Host (no cache), in ms: every run reads the whole tree."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        gather(Host(root), SUBSETS)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def time_ansible(module, runs):
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'),
+               ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_LOCALHOST_WARNING='False')
+    ansible = os.path.join(os.path.dirname(sys.executable), 'ansible')
+    cmd = [ansible, 'localhost', '-c', 'local', '-m', module]
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def row(name, samples):
+    return '| %s | %.1f | %.1f | %.1f |' % (name, min(samples), statistics.median(samples), max(samples))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--runs', type=int, default=5)
+    parser.add_argument('--write', help='write the results as markdown to this file')
+    args = parser.parse_args(argv)
+    lines = ['Machine: %s, %d CPUs, Python %s, %s' % (platform.node(), os.cpu_count(), platform.python_version(),
+                                                      time.strftime('%Y-%m-%d')), '',
+             '| what | min ms | median ms | max ms |', '|---|---|---|---|']
+    with tempfile.TemporaryDirectory() as tmp:
+        large = synthhost.large().write(os.path.join(tmp, 'large'))
+        server = synthhost.server2s().write(os.path.join(tmp, 'server2s'))
+        time_body(large, 2)  # warm the page cache: we measure parsing, not the disk
+        lines.append(row('module body, large tree (8 nodes, 256 CPUs, 500 PCI devices, 128 VFs)',
+                         time_body(large, args.runs * 4)))
+        lines.append(row('module body, 2-socket server tree', time_body(server, args.runs * 4)))
+    lines.append(row('module body, this host (/)', time_body('/', args.runs * 4)))
+    ping = time_ansible('ansible.builtin.ping', args.runs)
+    facts = time_ansible('dataplane.node.node_facts', args.runs)
+    setup = time_ansible('ansible.builtin.setup', args.runs)
+    lines.append(row('`ansible localhost -m ansible.builtin.ping` (CLI + module transfer baseline)', ping))
+    lines.append(row('`ansible localhost -m dataplane.node.node_facts`', facts))
+    lines.append(row('`ansible localhost -m ansible.builtin.setup`', setup))
+    base, med_facts, med_setup = statistics.median(ping), statistics.median(facts), statistics.median(setup)
+    lines.append('')
+    lines.append('Whole runs, medians: node_facts / setup = %.0f%%. Above the ping baseline (the part a fact module '
+                 'adds): node_facts %.0f ms, setup %.0f ms, ratio %.0f%%.' % (
+                     100.0 * med_facts / med_setup, med_facts - base, med_setup - base,
+                     100.0 * max(med_facts - base, 0) / max(med_setup - base, 1)))
+    text = '\n'.join(lines)
+    print(text)
+    if args.write:
+        with open(args.write, 'w') as handle:
+            handle.write(text + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
