@@ -280,10 +280,13 @@ def edit(current, present, absent):
                 out.append(wanted[key])
             continue
         out.append(token)
-    if hp_block and not placed_block:
-        out.extend(hp_block)
-    for token in singles:
-        if token not in out:
+    # What is new goes to the end, in the order asked (the hugepage block as one unit).
+    for token in present:
+        if key_of(token) in HUGEPAGE_KEYS:
+            if not placed_block:
+                out.extend(hp_block)
+                placed_block = True
+        elif token not in out:
             out.append(token)
     return out
 

@@ -32,7 +32,7 @@ options:
       - V(on) enables the IOMMU (C(intel_iommu=on) on Intel; nothing on AMD, where it is on whenever firmware
         has an IVRS table), V(passthrough) adds C(iommu=pt), V(off) disables it. Unset leaves IOMMU arguments alone.
     type: str
-    choices: [on, passthrough, off]
+    choices: ['on', passthrough, 'off']
   hugepages:
     description:
       - Boot-time hugepage pools, rendered as one ordered block (C(hugepagesz=1G hugepages=8)).
@@ -107,8 +107,8 @@ notes:
   - Arguments must be whole tokens without spaces, quotes or shell characters; anything else is refused before any
     change.
   - On grubby/BLS hosts only one hugepage size can be configured at boot, because grubby replaces repeated keys.
-  - Validation reads the host: hugepage sizes it supports (1G needs the pdpe1gb CPU flag), NUMA nodes and their memory
-    (boot pools may use at most 90% of a node), online CPUs for isolation (at least one must stay for the system).
+  - "Validation reads the host: hugepage sizes it supports (1G needs the pdpe1gb CPU flag), NUMA nodes and their memory
+    (boot pools may use at most 90% of a node), online CPUs for isolation (at least one must stay for the system)."
 """
 
 EXAMPLES = r"""

@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""kernel_cmdline as Ansible runs it, in check mode on host trees (it refuses real writes under a test root)."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+
+import pytest
+
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.dataplane.node.plugins.modules import kernel_cmdline
+
+import synthhost
+
+
+def run_module(capsys, args):
+    with patch_module_args(args):
+        with pytest.raises(SystemExit) as exit_info:
+            kernel_cmdline.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+@pytest.fixture
+def ubuntu_root(tmp_path):
+    """The AMD/Ubuntu tree: debian-grub loader, cloud-image drop-in, 2 NUMA nodes, Linux 6.8."""
+    return synthhost.amd_epyc().write(str(tmp_path))
+
+
+def test_check_mode_predicts_files_commands_and_reboot(capsys, ubuntu_root):
+    code, result = run_module(capsys, {
+        'root': ubuntu_root, '_ansible_check_mode': True, '_ansible_diff': True,
+        'iommu': 'passthrough', 'default_hugepagesz': '1G', 'hugepages': [{'size': '1G', 'nodes': {'0': 2, '1': 2}}]})
+    assert code == 0, result
+    assert result['changed'] is True
+    assert result['loader'] == 'debian-grub'
+    assert result['wanted'] == {'present': ['iommu=pt', 'default_hugepagesz=1G', 'hugepagesz=1G', 'hugepages=0:2,1:2'],
+                                'absent': ['amd_iommu=off']}
+    assert result['files'] == ['/etc/default/grub.d/99-dataplane-node.cfg']
+    assert result['commands'] == ['update-grub']
+    assert result['missing'] == ['default_hugepagesz=1G', 'hugepagesz=1G', 'hugepages=0:2,1:2']
+    assert result['reboot_required'] is True
+    assert result['diff']['before'] == 'console=tty1 console=ttyS0\n'
+    assert result['diff']['after'] == ('iommu=pt default_hugepagesz=1G hugepagesz=1G hugepages=0:2,1:2 '
+                                       'console=tty1 console=ttyS0\n')
+    assert not os.path.exists(os.path.join(ubuntu_root, 'etc/default/grub.d/99-dataplane-node.cfg'))
+
+
+def test_bad_input_is_refused_before_anything(capsys, ubuntu_root):
+    code, result = run_module(capsys, {
+        'root': ubuntu_root, '_ansible_check_mode': True,
+        'hugepages': [{'size': '1G', 'nodes': {'0': 40, '7': 1}}], 'isolated_cpus': '0-15', 'args': ['x=$(id)']})
+    assert code == 1
+    assert result['msg'].startswith('invalid kernel arguments, nothing changed: ')
+    assert result['problems'] == ["unsafe or malformed kernel argument 'x=$(id)' (whole tokens only: no spaces, "
+                                  "quotes or shell characters)"]
+    code, result = run_module(capsys, {
+        'root': ubuntu_root, '_ansible_check_mode': True,
+        'hugepages': [{'size': '1G', 'nodes': {'0': 40, '7': 1}}], 'isolated_cpus': '0-15'})
+    assert result['problems'] == [
+        'hugepages for NUMA node 7, which does not exist (nodes: 0, 1); the kernel would ignore the whole parameter',
+        'boot hugepages on node 0 need 40.0 GiB but the node has 31.2 GiB: more than 90% of it',
+        'isolcpus would isolate every CPU (0-15): leave at least one for the system',
+        'nohz_full would isolate every CPU (0-15): leave at least one for the system',
+        'rcu_nocbs would isolate every CPU (0-15): leave at least one for the system',
+    ]
+
+
+def test_negative_and_incomplete_pools(capsys, ubuntu_root):
+    code, result = run_module(capsys, {'root': ubuntu_root, '_ansible_check_mode': True,
+                                       'hugepages': [{'size': '1G', 'count': -1}]})
+    assert (code, result['problems']) == (1, ['hugepages count for 1G is negative'])
+    code, result = run_module(capsys, {'root': ubuntu_root, '_ansible_check_mode': True,
+                                       'hugepages': [{'size': '1G'}]})
+    assert (code, result['problems']) == (1, ['hugepages entry for 1G needs count or nodes'])
+
+
+def test_real_run_under_a_test_root_is_refused(capsys, ubuntu_root):
+    code, result = run_module(capsys, {'root': ubuntu_root, 'iommu': 'on'})
+    assert code == 1
+    assert 'is for tests in check mode only' in result['msg']
+
+
+def test_ostree_host_is_refused(capsys, tmp_path):
+    builder = synthhost.server2s()
+    builder.file('run/ostree-booted', '')
+    root = builder.write(str(tmp_path))
+    code, result = run_module(capsys, {'root': root, '_ansible_check_mode': True, 'iommu': 'on'})
+    assert code == 1
+    assert result['msg'].startswith('ostree hosts manage the kernel command line through their image tools')
