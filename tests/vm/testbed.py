@@ -307,8 +307,10 @@ class Testbed:
         base = self._base_image()
         overlay = vm_dir / "overlay.qcow2"
         overlay.unlink(missing_ok=True)
-        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base),
-                        "-F", "raw", str(overlay)], check=True, capture_output=True)
+        res = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base),
+                              "-F", "raw", str(overlay)], capture_output=True, text=True)
+        if res.returncode != 0:
+            raise TestbedError(f"create overlay failed: {res.stderr.strip()}")
         inst = start_vm(vm_dir, overlay, "qcow2", image_mod.identity_file(base),
                         mem_per_node, name=name)
         self._save(inst)
@@ -346,7 +348,11 @@ class Testbed:
             Path(path).unlink(missing_ok=True)
 
     def reset(self, name):
-        return self.get(name).monitor_command("system_reset")
+        inst = self.get(name)
+        try:
+            return inst.monitor_command("system_reset")
+        except OSError as exc:
+            raise TestbedError(f"reset {name}: monitor {inst.monitor}: {exc}") from exc
 
     def status(self):
         rows = []
@@ -402,7 +408,7 @@ def main(argv=None):
             reason = preflight()
             print(reason or "ok")
             return 1 if reason else 0
-    except TestbedError as exc:
+    except (TestbedError, RuntimeError) as exc:  # incl. image.BuildError
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
