@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_INJECT_FACT_VARS := False
 export ANSIBLE_PYTHON_INTERPRETER := $(PY)
 
-.PHONY: setup demo test test-unit sanity lint test-vm test-vm-all bench docs clean
+.PHONY: setup demo test test-unit sanity lint test-vm bench clean
 
 setup:
 	scripts/bootstrap.sh
@@ -29,8 +29,9 @@ sanity:
 lint:
 	ansible-lint --offline --profile production
 
+# Every VM test: the testbed's own checks, then each Molecule scenario (DATAPLANE_SCENARIOS narrows them).
 test-vm:
-	$(PY) -m pytest -q -rs tests/vm
+	$(PY) -m pytest -v -rs tests/vm
 
 bench: setup
 	$(PY) tests/bench/bench_facts.py

@@ -11,6 +11,7 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import running_difference
 from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, tokenize_cmdline
+from ansible_collections.dataplane.node.plugins.module_utils._verify import boot_problems as _boot_problems
 
 
 def cmdline_difference(cmdline, wanted):
@@ -25,6 +26,12 @@ def cmdline_difference(cmdline, wanted):
     return {'missing': missing, 'unexpected': unexpected}
 
 
+def boot_problems(facts, wanted):
+    if not isinstance(facts, dict) or not isinstance(wanted, dict):
+        raise AnsibleFilterError('boot_problems expects the dataplane fact and {present: [...], absent: [...]}')
+    return _boot_problems(facts, wanted)
+
+
 class FilterModule(object):
     def filters(self):
-        return {'cmdline_difference': cmdline_difference}
+        return {'cmdline_difference': cmdline_difference, 'boot_problems': boot_problems}

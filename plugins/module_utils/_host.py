@@ -400,12 +400,18 @@ class Host:
             value = cmdline_value(cmd, key)
             if value is not None or key.replace('-', '_') in cmd['params']:
                 flags[key] = value
+        # The firmware's ACPI table names the IOMMU kind even while it is off; the CPU vendor cannot
+        # (QEMU's TCG 'max' CPU says AuthenticAMD next to an emulated Intel IOMMU).
+        tables = [t for t in ('DMAR', 'IVRS') if self.fs.exists('sys/firmware/acpi/tables/' + t)]
+        platform = 'intel' if 'DMAR' in tables else 'amd' if 'IVRS' in tables else None
         noiommu = self.fs.read_value('sys/module/vfio/parameters/enable_unsafe_noiommu_mode')
         enabled = bool(units) and bool(groups)
         group_types = sorted(set(g['type'] for g in groups.values() if g['type']))
         return {
             'enabled': enabled,
             'vendor': vendor,
+            'platform': platform,
+            'acpi_tables': tables,
             'units': units,
             'reason': _iommu_reason(enabled, units, groups, flags),
             'cmdline': flags,

@@ -218,6 +218,11 @@ def host_limits(host):
     }
 
 
+def iommu_kind(host):
+    """intel or amd: from the firmware's DMAR/IVRS table when there is one, else from the CPU vendor."""
+    return host.iommu()['platform'] or host.cpus()['vendor']
+
+
 def plan_change(params, host, run):
     """Validate and plan; raises ArgError/BootLoaderError/ParseError before anything is written."""
     spec = dict((k, params[k]) for k in ('iommu', 'hugepages', 'default_hugepagesz', 'isolated_cpus',
@@ -234,7 +239,7 @@ def plan_change(params, host, run):
                 raise ArgError(['hugepages nodes for %s must map node ids to counts' % pool['size']])
             if any(c < 0 for c in pool['nodes'].values()):
                 raise ArgError(['hugepages counts for %s must not be negative' % pool['size']])
-    present, absent = render(spec, host.cpus()['vendor'])
+    present, absent = render(spec, iommu_kind(host))
     validate(present, absent, host_limits(host))
     loader = params['loader'] if params['loader'] != 'auto' else host.boot()['loader']
     flavour = flavour_for(loader, host.fs, run, host.boot()['firmware'])

@@ -153,6 +153,7 @@ class HostBuilder:
         self.mounts.append(line)
 
     def iommu(self, units, group_type='DMA'):
+        self.file('sys/firmware/acpi/tables/' + ('IVRS' if units and units[0].startswith('ivhd') else 'DMAR'), '')
         self.dir('sys/kernel/iommu_groups')
         for unit in units:
             self.link('sys/class/iommu/' + unit, 'sys/devices/virtual/iommu/' + unit)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Build (once) and cache the Debian 12 base disk image for the QEMU testbed.
 
 Usage: python3 tests/vm/image.py build   -> prints the path of base.raw

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """QEMU test VMs that look like a small DPDK node.
 
 Each VM: 2 NUMA nodes (one CPU each), an emulated Intel IOMMU, an igb NIC

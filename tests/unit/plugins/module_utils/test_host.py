@@ -30,6 +30,7 @@ def test_devbox_reports_absence_plainly(host_root):
     assert facts['numa']['nodes']['0']['cpus'] == [0, 1]
     assert facts['iommu']['enabled'] is False
     assert facts['iommu']['vendor'] is None
+    assert facts['iommu']['platform'] is None  # no DMAR/IVRS table on this VM
     assert facts['iommu']['groups'] == {}
     assert facts['pci']['sriov_pfs'] == []
     assert facts['hugepages']['pools']['2M']['nr'] == 0
@@ -114,6 +115,7 @@ def test_server_iommu(server):
     iommu = server['iommu']
     assert iommu['enabled'] is True
     assert iommu['vendor'] == 'intel'
+    assert (iommu['platform'], iommu['acpi_tables']) == ('intel', ['DMAR'])
     assert iommu['units'] == ['dmar0', 'dmar1']
     assert iommu['cmdline'] == {'intel_iommu': 'on', 'iommu': 'pt'}
     assert iommu['passthrough'] is True
@@ -166,6 +168,7 @@ def test_amd_host(host_root):
     facts = facts_of(host_root('amd-epyc'))
     iommu = facts['iommu']
     assert (iommu['enabled'], iommu['vendor'], iommu['passthrough']) == (True, 'amd', True)
+    assert (iommu['platform'], facts['numa']['cpus']['vendor'], facts['numa']['cpus']['pdpe1gb']) == ('amd', 'amd', True)
     assert iommu['units'] == ['ivhd0', 'ivhd1']
     assert iommu['group_types'] == ['identity']
     assert iommu['cmdline'] == {'amd_iommu': 'force_isolation', 'iommu': 'pt'}

@@ -93,3 +93,14 @@ def test_ostree_host_is_refused(capsys, tmp_path):
     code, result = run_module(capsys, {'root': root, '_ansible_check_mode': True, 'iommu': 'on'})
     assert code == 1
     assert result['msg'].startswith('ostree hosts manage the kernel command line through their image tools')
+
+
+def test_iommu_kind_comes_from_the_firmware_table_not_the_cpu(capsys, tmp_path):
+    # Seen on the QEMU testbed: TCG's 'max' CPU reports AuthenticAMD next to an emulated Intel IOMMU (DMAR).
+    builder = synthhost.amd_epyc()
+    del builder.entries['files']['sys/firmware/acpi/tables/IVRS']
+    builder.file('sys/firmware/acpi/tables/DMAR', '')
+    root = builder.write(str(tmp_path))
+    code, result = run_module(capsys, {'root': root, '_ansible_check_mode': True, 'iommu': 'passthrough'})
+    assert code == 0, result
+    assert result['wanted'] == {'present': ['intel_iommu=on', 'iommu=pt'], 'absent': []}

@@ -1,0 +1,89 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The guest's real state after the site playbook, read with the guest's own tools and files,
+and the collection's facts checked against them."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+import pytest
+
+WANTED = ['intel_iommu=on', 'iommu=pt', 'default_hugepagesz=1G', 'hugepagesz=1G', 'hugepages=0:1,1:1', 'nokaslr']
+NODE_1G = '/sys/devices/system/node/node%d/hugepages/hugepages-1048576kB/nr_hugepages'
+
+
+@pytest.fixture(scope='module')
+def facts(host):
+    result = host.ansible('dataplane.node.node_facts', check=False)
+    return result['ansible_facts']['dataplane']
+
+
+def test_booted_with_the_wanted_arguments_in_order(host):
+    tokens = host.file('/proc/cmdline').content_string.split()
+    for token in WANTED:
+        assert token in tokens
+    start = tokens.index('default_hugepagesz=1G')
+    assert tokens[start:start + 3] == ['default_hugepagesz=1G', 'hugepagesz=1G', 'hugepages=0:1,1:1']
+
+
+def test_grub_config_comes_from_the_dropin(host):
+    dropin = host.file('/etc/default/grub.d/99-dataplane-node.cfg')
+    assert dropin.exists
+    assert 'intel_iommu=on iommu=pt default_hugepagesz=1G hugepagesz=1G hugepages=0:1,1:1 nokaslr' in dropin.content_string
+    assert 'hugepages' not in host.file('/etc/default/grub').content_string  # the user's file is untouched
+    assert 'hugepages=0:1,1:1' in host.file('/boot/grub/grub.cfg').content_string
+
+
+def test_one_gig_page_on_each_node(host, facts):
+    for node in (0, 1):
+        assert host.file(NODE_1G % node).content_string.strip() == '1'
+        assert facts['hugepages']['pools']['1G']['nodes'][str(node)]['nr'] == 1
+    assert facts['hugepages']['default_size'] == '1G'
+
+
+def test_facts_match_numactl(host, facts):
+    out = host.check_output('numactl --hardware')
+    count = int(re.search(r'available: (\d+) nodes', out).group(1))
+    assert count == 2
+    assert facts['numa']['node_count'] == count
+    for node in ('0', '1'):
+        cpus = [int(c) for c in re.search(r'node %s cpus: ([\d ]*)' % node, out).group(1).split()]
+        assert facts['numa']['nodes'][node]['cpus'] == cpus
+
+
+def test_facts_match_iommu_groups(host, facts):
+    groups = host.check_output('ls /sys/kernel/iommu_groups').split()
+    assert len(groups) > 0
+    assert facts['iommu']['enabled'] is True
+    assert facts['iommu']['vendor'] == 'intel'
+    assert facts['iommu']['passthrough'] is True
+    assert sorted(facts['iommu']['groups'], key=int) == sorted(groups, key=int)
+    assert host.file('/sys/kernel/iommu_groups/%s/type' % groups[0]).content_string.strip() == 'identity'
+
+
+def test_facts_match_lspci_sriov(host, facts):
+    # The igb (Intel 82576, 8086:10c9) PF: the testbed's SR-IOV NIC.
+    addresses = host.check_output('lspci -D -n -d 8086:10c9 | cut -d" " -f1').split()
+    assert len(addresses) == 1
+    pf = facts['pci']['devices'][addresses[0]]
+    assert pf['driver'] == 'igb'
+    assert pf['sriov']['totalvfs'] == 7
+    assert facts['pci']['sriov_pfs'] == addresses
+
+
+def test_facts_match_cmdline_and_boot(host, facts):
+    assert facts['cmdline']['raw'] == host.file('/proc/cmdline').content_string.strip()
+    assert facts['boot']['loader'] == 'debian-grub'
+    assert facts['boot']['kernel'] == host.check_output('uname -r')
+
+
+def test_management_nic_carries_the_default_route(host, facts):
+    dev = host.check_output("ip -4 route show default | awk '{print $5; exit}'")
+    carriers = [a for a, d in facts['pci']['devices'].items() if d['carries_default_route']]
+    assert len(carriers) == 1
+    assert facts['pci']['devices'][carriers[0]]['netdevs'] == [dev]
+    assert facts['pci']['devices'][carriers[0]]['driver'] == 'virtio-pci'

@@ -1,0 +1,48 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Post-boot verification on captured hosts: the QEMU guest's kernel really put node 0's 1G page on node 1."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.dataplane.node.plugins.filter.cmdline_difference import boot_problems, cmdline_difference
+from ansible_collections.dataplane.node.plugins.module_utils._facts import SUBSETS, gather
+from ansible_collections.dataplane.node.plugins.module_utils._host import Host
+
+# What the capture's boot asked for (tests/fixtures/hosts/qemu-igb.tree, 3 GiB per node, nokaslr).
+ASKED = ['intel_iommu=on', 'iommu=pt', 'default_hugepagesz=2M', 'hugepagesz=1G', 'hugepages=0:1,1:1', 'nokaslr']
+
+
+def test_qemu_guest_misplaced_pages_are_reported(host_root):
+    facts = gather(Host(host_root('qemu-igb')), SUBSETS)
+    assert facts['hugepages']['pools']['1G']['nodes'] == {'0': {'nr': 0, 'free': 0, 'surplus': 0},
+                                                          '1': {'nr': 2, 'free': 2, 'surplus': 0}}
+    assert boot_problems(facts, {'present': ASKED, 'absent': []}) == [
+        "1G pages per node differ from the command line: node0 asked 1 got 0, node1 asked 1 got 2 (the kernel may "
+        "place a node's pages on another node, or fewer when memory is fragmented)"]
+
+
+def test_qemu_guest_iommu_and_cmdline_pass(host_root):
+    facts = gather(Host(host_root('qemu-igb')), SUBSETS)
+    assert facts['iommu']['enabled'] and facts['iommu']['passthrough']
+    assert boot_problems(facts, {'present': ASKED[:2] + ['nokaslr'], 'absent': ['quiet']}) == []
+    assert cmdline_difference(facts['cmdline']['raw'], {'present': ASKED, 'absent': []}) == {
+        'missing': [], 'unexpected': []}
+
+
+def test_missing_tokens_and_iommu_off(host_root):
+    facts = gather(Host(host_root('devbox')), SUBSETS)
+    assert boot_problems(facts, {'present': ['intel_iommu=on'], 'absent': ['quiet']}) == [
+        'booted without intel_iommu=on', 'booted with quiet, asked to be absent']
+    facts['cmdline']['raw'] += ' intel_iommu=on'
+    assert boot_problems(facts, {'present': ['intel_iommu=on'], 'absent': []}) == [
+        'IOMMU asked for but not enabled after boot: ' + facts['iommu']['reason']]
+
+
+def test_short_total_and_default_size(host_root):
+    facts = gather(Host(host_root('server2s')), SUBSETS)
+    facts['cmdline']['raw'] = 'default_hugepagesz=2M hugepagesz=1G hugepages=32'
+    assert boot_problems(facts, {'present': ['default_hugepagesz=2M', 'hugepagesz=1G', 'hugepages=32'],
+                                 'absent': []}) == ['default hugepage size is 1G, asked 2M', '1G pages: asked 32 got 16']
