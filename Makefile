@@ -28,13 +28,16 @@ sanity:
 
 lint:
 	ansible-lint --offline --profile production
+	cd .build/collections/ansible_collections/dataplane/node && antsibull-docs lint-collection-docs --plugin-docs .
+	antsibull-changelog lint
 
 # Every VM test: the testbed's own checks, then each Molecule scenario (DATAPLANE_SCENARIOS narrows them).
 test-vm:
 	$(PY) -m pytest -v -rs tests/vm
 
 bench: setup
-	$(PY) tests/bench/bench_facts.py
+	$(PY) tests/bench/bench_facts.py --write docs/benchmarks.md
+	$(PY) tests/bench/bench_rerun.py --write-section docs/benchmarks.md
 
 clean:
 	rm -rf .build tests/output .pytest_cache

@@ -85,3 +85,34 @@ def apply_files_then_commands(root, files, commands, run):
             raise ApplyError('%s failed (rc=%d); restored %s. Output: %s' % (
                 ' '.join(argv), rc, ', '.join(record['restored']) or 'nothing', (err or out).strip()[-2000:]), record)
     return record
+
+
+class WriteError(Exception):
+    pass
+
+
+class SysfsWriter:
+    """Writes kernel attributes (sysfs/procfs) under a root; never creates files: a missing
+    attribute means the kernel lacks the feature, which must be an error, not a new file."""
+
+    def __init__(self, root='/'):
+        self.prefix = root.rstrip('/') + '/'
+        self.writes = []
+
+    def write(self, rel, text, ignore_errors=False):
+        try:
+            fd = os.open(self.prefix + rel, os.O_WRONLY | os.O_TRUNC)
+        except OSError as exc:
+            if ignore_errors:
+                return False
+            raise WriteError('cannot open /%s for writing: %s' % (rel, exc.strerror))
+        try:
+            os.write(fd, text.encode('ascii'))
+        except OSError as exc:
+            if ignore_errors:
+                return False
+            raise WriteError('writing %r to /%s failed: %s' % (text.strip(), rel, exc.strerror))
+        finally:
+            os.close(fd)
+        self.writes.append((rel, text.strip()))
+        return True

@@ -90,7 +90,9 @@ def main(argv=None):
     print(text)
     if args.write:
         with open(args.write, 'w') as handle:
-            handle.write(text + '\n')
+            handle.write('# Benchmarks\n\nProduced by `make bench` (tests/bench/). Figures from this project\'s CI-class '
+                         'machine: 2 cores, nested VM, QEMU under TCG for the VM runs.\n\n'
+                         '## node_facts (tests/bench/bench_facts.py)\n\n' + text + '\n')
     return 0
 
 

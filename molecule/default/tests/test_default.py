@@ -1,8 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, dataplane.node contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The guest's real state after the site playbook, read with the guest's own tools and files,
-and the collection's facts checked against them."""
+"""The guest's real state after the site playbook and one more plain reboot, read with the guest's own
+tools and files, and the collection's facts checked against them."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -14,6 +14,20 @@ import pytest
 
 WANTED = ['intel_iommu=on', 'iommu=pt', 'default_hugepagesz=1G', 'hugepagesz=1G', 'hugepages=0:1,1:1', 'nokaslr']
 NODE_1G = '/sys/devices/system/node/node%d/hugepages/hugepages-1048576kB/nr_hugepages'
+NODE_2M = '/sys/devices/system/node/node%d/hugepages/hugepages-2048kB/nr_hugepages'
+
+
+def failing_module(host, args):
+    """Run dataplane.node.hugepages expecting a failure; its result either way. (With ansible-core 2.19 the
+    --tree result testinfra reads has no 'failed' key, so testinfra does not always raise.)"""
+    try:
+        return host.ansible('dataplane.node.hugepages', args, check=False)
+    except host.ansible.AnsibleException as exc:
+        return exc.result
+
+
+def node_2m(host):
+    return [int(host.file(NODE_2M % n).content_string) for n in (0, 1)]
 
 
 @pytest.fixture(scope='module')
@@ -87,3 +101,47 @@ def test_management_nic_carries_the_default_route(host, facts):
     assert len(carriers) == 1
     assert facts['pci']['devices'][carriers[0]]['netdevs'] == [dev]
     assert facts['pci']['devices'][carriers[0]]['driver'] == 'virtio-pci'
+
+
+def test_2m_pools_per_node_came_back_at_boot(host, facts):
+    # The side-effect reboot cleared the runtime pools; dataplane-node.service re-applied them.
+    assert node_2m(host) == [64, 128]
+    assert facts['hugepages']['pools']['2M']['nodes']['0']['nr'] == 64
+    assert facts['hugepages']['pools']['2M']['nodes']['1']['nr'] == 128
+    unit = host.service('dataplane-node.service')
+    assert unit.is_enabled
+    shown = set(host.check_output('systemctl show -p ActiveState,Result dataplane-node.service').splitlines())
+    assert shown == {'ActiveState=active', 'Result=success'}
+    assert 'node1 0 -> 128 (got 128)' in host.check_output('journalctl -b -u dataplane-node.service --no-pager')
+
+
+def test_kubelet_is_ordered_after_the_pools(host):
+    dropin = host.file('/etc/systemd/system/kubelet.service.d/10-dataplane-node.conf').content_string
+    assert 'After=dataplane-node.service' in dropin and 'Requires=dataplane-node.service' in dropin
+    unit = host.file('/etc/systemd/system/dataplane-node.service').content_string
+    assert 'Before=kubelet.service' in unit and 'RequiredBy=kubelet.service' in unit
+
+
+def test_hugetlbfs_mount_and_thp(host, facts):
+    mount = host.mount_point('/dev/hugepages2M')
+    assert mount.exists and mount.filesystem == 'hugetlbfs'
+    assert 'pagesize=2M' in mount.options and 'mode=1770' in mount.options
+    assert [m['pagesize'] for m in facts['hugepages']['mounts'] if m['path'] == '/dev/hugepages2M'] == ['2M']
+    assert '[madvise]' in host.file('/sys/kernel/mm/transparent_hugepage/enabled').content_string
+
+
+def test_impossible_request_is_refused_before_any_write(host):
+    before = node_2m(host)
+    result = failing_module(host, '{"pools": [{"size": "2M", "node": 1, "count": 4096}]}')
+    assert 'node 1: the pools need 8.0 GiB but the node has' in result['msg']
+    assert node_2m(host) == before
+
+
+def test_shortfall_fails_with_a_table_and_writes_back(host):
+    # Fits the node's memory on paper, not in what is free: the kernel gives fewer pages.
+    before = node_2m(host)
+    result = failing_module(host, '{"pools": [{"size": "2M", "node": 0, "count": 1900}], "retries": 1}')
+    assert result['msg'].startswith('the kernel gave fewer hugepages than asked')
+    assert 'size  node  before  asked  got' in result['msg']
+    assert result['shortfall'][0]['after'] == 1900 and result['shortfall'][0]['got'] < 1900
+    assert node_2m(host) == before
