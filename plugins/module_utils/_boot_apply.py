@@ -1,17 +1,17 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, dataplane.node contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The boot-time applier: re-applies runtime state (hugepages, THP, ...) early at every boot, before kubelet.
+"""The boot-time applier: re-applies runtime state (hugepages, THP, VFs, driver bindings) at every boot, before kubelet.
 
 Private to the dataplane.node collection: names may change without notice.
 
-Roles write one JSON file per concern into a state directory (/etc/dataplane-node/state.d);
-dataplane-node.service runs this module on the node with the same module_utils the modules
-use, in file-name order (hugepages first, while memory is least fragmented), and exits non-zero
-when a read-back is short, so kubelet (RequiredBy) does not start on a node without its pools.
+Roles write one JSON file per concern into a state directory (/etc/dataplane-node/state.d).
+Two phases run the same code the modules use: 'early' (dataplane-node.service, before sysinit:
+hugepages while memory is least fragmented, THP) and 'devices' (dataplane-node-devices.service,
+after udev has probed the NICs: VFs, then driver bindings). Each exits non-zero when a read-back
+is short, so kubelet (RequiredBy) does not start on a node without its pools or devices.
 
-    PYTHONPATH=/usr/lib/dataplane-node python3 -m \\
-        ansible_collections.dataplane.node.plugins.module_utils._boot_apply /etc/dataplane-node/state.d
+The entry point is roles/boot_applier/files/dataplane-node-apply (installed beside this code).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,12 +20,14 @@ __metaclass__ = type
 
 import json
 import os
-import sys
+import time
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host
 from ansible_collections.dataplane.node.plugins.module_utils._hugepages import apply, plan, shortfall_table
 from ansible_collections.dataplane.node.plugins.module_utils._parse import parse_bracketed_choice
+from ansible_collections.dataplane.node.plugins.module_utils._pci import (
+    PCI_DIR, PciError, plan_bind, plan_vfs, select_pf, wait_for_vfs)
 
 THP_PATH = 'sys/kernel/mm/transparent_hugepage/enabled'
 
@@ -59,11 +61,74 @@ def apply_thp(section, host, writer, log):
     return [] if got == mode else ['transparent hugepages stayed %s, asked %s' % (got, mode)]
 
 
-HANDLERS = {'hugepages': apply_hugepages, 'thp': apply_thp}
+def _wait_for(host_factory, rel, timeout, sleep):
+    """At boot a NIC may still be probing: wait for its sysfs entry rather than fail at once."""
+    waited = 0.0
+    while not host_factory().fs.exists(rel) and waited < timeout:
+        sleep(0.5)
+        waited += 0.5
+    return host_factory().fs.exists(rel)
 
 
-def run(state_dir, root='/', log=print, writer=None):
-    """Apply every state file in name order; returns the problems found (empty = success)."""
+def apply_sriov(section, host, writer, log, host_factory=None, sleep=None):
+    """section: {'pfs': [{'address', 'numvfs', 'drivers_autoprobe'}], 'timeout': s}."""
+    host_factory = host_factory or (lambda: Host(host.fs.root))
+    sleep = sleep or time.sleep
+    timeout = float(section.get('timeout', 60))
+    problems = []
+    for entry in section.get('pfs', []):
+        address = entry['address']
+        if not _wait_for(host_factory, '%s/%s/sriov_numvfs' % (PCI_DIR, address), timeout, sleep):
+            problems.append('sriov: PF %s did not appear within %ds' % (address, timeout))
+            continue
+        try:
+            pf = select_pf(host_factory().pci(), address=address)
+            writes = plan_vfs(pf, entry['numvfs'], entry.get('drivers_autoprobe'), force=True)
+        except PciError as exc:
+            problems.append('sriov: %s' % exc)
+            continue
+        for rel, value in writes:
+            writer.write(rel, value + '\n')
+        autoprobe = entry.get('drivers_autoprobe', True)
+        now, ready = wait_for_vfs(lambda: host_factory().pci()['devices'][address], entry['numvfs'], autoprobe,
+                                  timeout=timeout, sleep=sleep)
+        log('sriov: %s has %s VFs (asked %d)' % (address, now['sriov']['numvfs'], entry['numvfs']))
+        if not ready or now['sriov']['numvfs'] != entry['numvfs']:
+            problems.append('sriov: %s reads back %s VFs, %d asked' % (address, now['sriov']['numvfs'], entry['numvfs']))
+    return problems
+
+
+def apply_drivers(section, host, writer, log, host_factory=None, sleep=None):
+    """section: {'devices': {address: driver}, 'timeout': s}; VFs must exist already (sriov runs first)."""
+    host_factory = host_factory or (lambda: Host(host.fs.root))
+    sleep = sleep or time.sleep
+    timeout = float(section.get('timeout', 60))
+    problems = []
+    for address, driver in sorted(section.get('devices', {}).items()):
+        base = '%s/%s' % (PCI_DIR, address)
+        if not _wait_for(host_factory, base, timeout, sleep):
+            problems.append('drivers: %s did not appear within %ds' % (address, timeout))
+            continue
+        if driver and not host_factory().fs.exists('sys/bus/pci/drivers/' + driver):
+            problems.append('drivers: driver %s is not loaded (modules-load.d should load it)' % driver)
+            continue
+        for rel, value in plan_bind(host_factory(), address, driver):
+            writer.write(rel, value if value.endswith('\n') else value + '\n')
+        got = host_factory().fs.link_name(base + '/driver')
+        log('drivers: %s on %s (asked %s)' % (address, got, driver or 'default'))
+        if driver and got != driver:
+            problems.append('drivers: %s is on %s, not %s' % (address, got or 'no driver', driver))
+    return problems
+
+
+HANDLERS = {'hugepages': apply_hugepages, 'thp': apply_thp, 'sriov': apply_sriov, 'drivers': apply_drivers}
+PHASES = {'early': ('hugepages', 'thp'), 'devices': ('sriov', 'drivers')}
+# Within a file: VFs before the drivers of those VFs.
+ORDER = ('hugepages', 'thp', 'sriov', 'drivers')
+
+
+def run(state_dir, log, root='/', writer=None, phase='early'):
+    """Apply the phase's sections of every state file in name order; returns the problems (empty = success)."""
     host = Host(root)
     writer = writer or SysfsWriter(root)
     problems = []
@@ -75,26 +140,16 @@ def run(state_dir, root='/', log=print, writer=None):
             except ValueError as exc:
                 problems.append('%s: not valid JSON: %s' % (name, exc))
                 continue
-        for kind, section in sorted(state.items()):
+        for kind in sorted(state, key=lambda k: ORDER.index(k) if k in ORDER else len(ORDER)):
+            section = state[kind]
             handler = HANDLERS.get(kind)
             if handler is None:
                 problems.append('%s: unknown section %r' % (name, kind))
+                continue
+            if kind not in PHASES[phase]:
                 continue
             try:
                 problems.extend('%s: %s' % (name, p) for p in handler(section, host, writer, log))
             except WriteError as exc:
                 problems.append('%s: %s' % (name, exc))
     return problems
-
-
-def main(argv=None):
-    argv = sys.argv[1:] if argv is None else argv
-    state_dir = argv[0] if argv else '/etc/dataplane-node/state.d'
-    problems = run(state_dir)
-    for problem in problems:
-        print('dataplane-node: ' + problem, file=sys.stderr)
-    return 1 if problems else 0
-
-
-if __name__ == '__main__':
-    sys.exit(main())

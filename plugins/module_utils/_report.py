@@ -83,8 +83,8 @@ def report_lines(facts, name=None):
                 _or(dev['numa_node']), _or(dev['iommu_group'], '-'), ','.join(dev['netdevs']) or '-',
                 ' [%s]' % '; '.join(extra) if extra else ''))
             for vf in (dev['sriov'] or {}).get('vfs', []):
-                lines.append('    vf%d %s driver=%s %s' % (vf['index'], vf['address'], _or(vf['driver'], 'none'),
-                                                          ','.join(vf['netdevs']) or '-'))
+                lines.append('    vf%d %s driver=%s %s' % (
+                    vf['index'], vf['address'], _or(vf['driver'], 'none'), ','.join(vf['netdevs']) or '-'))
     for note in facts.get('summary') or []:
         lines.append('note: %s' % note)
     return lines

@@ -304,7 +304,8 @@ def main():
         try:
             record = apply_files_then_commands(root, plan.files, plan.commands, run)
         except ApplyError as exc:
-            module.fail_json(msg=str(exc), **dict(result, changed=True, restored=exc.record['restored']))
+            result.update(changed=True, restored=exc.record['restored'])
+            module.fail_json(msg=str(exc), **result)
         result['backups'] = record['backups']
     module.exit_json(**result)
 

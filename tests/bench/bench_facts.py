@@ -34,7 +34,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._host import Host  
 def time_body(root, runs):
     """Wall time of gather() on a fresh Host (no cache), in ms: every run reads the whole tree."""
     samples = []
-    for _ in range(runs):
+    for _run in range(runs):
         start = time.perf_counter()
         gather(Host(root), SUBSETS)
         samples.append((time.perf_counter() - start) * 1000)
@@ -47,7 +47,7 @@ def time_ansible(module, runs):
     ansible = os.path.join(os.path.dirname(sys.executable), 'ansible')
     cmd = [ansible, 'localhost', '-c', 'local', '-m', module]
     samples = []
-    for _ in range(runs):
+    for _run in range(runs):
         start = time.perf_counter()
         subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
         samples.append((time.perf_counter() - start) * 1000)

@@ -67,8 +67,8 @@ def main(argv=None):
         bed.down('bench')
     lines = ['| run | wall s | tasks run | ok | changed | reboots |', '|---|---|---|---|---|---|']
     for name, (seconds, stats, reboots, executed) in (('first converge', first), ('idempotent re-run', second)):
-        lines.append('| %s | %.1f | %d | %d | %d | %d |' % (name, seconds, executed, stats['ok'], stats['changed'],
-                                                          reboots))
+        lines.append('| %s | %.1f | %d | %d | %d | %d |' % (
+            name, seconds, executed, stats['ok'], stats['changed'], reboots))
     lines.append('')
     lines.append('Re-run / first run: %.0f%%.' % (100.0 * second[0] / first[0]))
     text = '\n'.join(lines)

@@ -232,6 +232,7 @@ AMD_FLAGS = ('fpu', 'vme', 'de', 'pse', 'tsc', 'msr', 'pae', 'mce', 'cx8', 'apic
              'pse36', 'clflush', 'mmx', 'fxsr', 'sse', 'sse2', 'ht', 'syscall', 'nx', 'mmxext', 'pdpe1gb', 'rdtscp',
              'lm', 'svm', 'sse4_2', 'avx2')
 
+
 def server2s():
     """A 2-socket Intel server: 2M and 1G pools on both nodes, NICs on both nodes, one with numa_node -1."""
     b = HostBuilder()

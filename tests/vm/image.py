@@ -132,7 +132,7 @@ class Builder:
             log.write(f"\n=== {step}: {' '.join(map(str, argv))}\n")
             log.flush()
             res = subprocess.run([str(a) for a in argv], stdout=log,
-                                 stderr=subprocess.STDOUT, **kw)
+                                 stderr=subprocess.STDOUT, check=False, **kw)
         if res.returncode != 0:
             raise self.error(step)
         return res

@@ -52,7 +52,7 @@ def preflight():
             return f"{tool} not found (see docs/testing.md for the apt packages)"
     try:
         out = subprocess.run(["qemu-system-x86_64", "-device", "help"],
-                             capture_output=True, text=True, timeout=30).stdout
+                             capture_output=True, text=True, timeout=30, check=False).stdout
     except (OSError, subprocess.SubprocessError) as exc:
         return f"qemu-system-x86_64 -device help failed: {exc}"
     if '"igb"' not in out:
@@ -85,7 +85,7 @@ class Instance:
         """Run a command in the guest; returns CompletedProcess (text)."""
         try:
             res = subprocess.run(self.ssh_argv(*cmd), capture_output=True,
-                                 text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+                                 text=True, timeout=timeout, stdin=subprocess.DEVNULL, check=False)
         except subprocess.TimeoutExpired as exc:
             raise TestbedError(f"ssh {self.name}: {' '.join(cmd)} timed out after {timeout} s") from exc
         if check and res.returncode != 0:
@@ -190,7 +190,7 @@ def start_vm(vm_dir, disk, disk_format, identity_file, mem_per_node=2048,
         for stale in (inst.monitor, inst.pidfile, inst.serial_log):
             Path(stale).unlink(missing_ok=True)
         argv = qemu_argv(inst, disk, disk_format, mem_per_node, kernel)
-        res = subprocess.run(argv, capture_output=True, text=True, timeout=60)
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
         log.write_text(" ".join(argv) + "\n" + res.stdout + res.stderr)
         if res.returncode == 0:
             inst.pid = int(Path(inst.pidfile).read_text().strip())
@@ -212,7 +212,7 @@ def wait_for_ssh(inst, timeout=DEFAULT_TIMEOUT, not_boot_id=None):
         try:
             res = subprocess.run(inst.ssh_argv("cat", "/proc/sys/kernel/random/boot_id"),
                                  capture_output=True, text=True, timeout=30,
-                                 stdin=subprocess.DEVNULL)
+                                 stdin=subprocess.DEVNULL, check=False)
             if res.returncode == 0 and res.stdout.strip() not in ("", not_boot_id):
                 return res.stdout.strip()
         except subprocess.TimeoutExpired:
@@ -307,7 +307,7 @@ class Testbed:
         overlay = vm_dir / "overlay.qcow2"
         overlay.unlink(missing_ok=True)
         res = subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", "-b", str(base),
-                              "-F", "raw", str(overlay)], capture_output=True, text=True)
+                              "-F", "raw", str(overlay)], capture_output=True, text=True, check=False)
         if res.returncode != 0:
             raise TestbedError(f"create overlay failed: {res.stderr.strip()}")
         inst = start_vm(vm_dir, overlay, "qcow2", image_mod.identity_file(base),

@@ -56,8 +56,8 @@ def test_render_removals():
 
 
 def test_render_hugepages_order():
-    assert render_hugepages([{'size': '2M', 'count': 64}], '2M') == ['default_hugepagesz=2M', 'hugepagesz=2M',
-                                                                    'hugepages=64']
+    assert render_hugepages([{'size': '2M', 'count': 64}], '2M') == [
+        'default_hugepagesz=2M', 'hugepagesz=2M', 'hugepages=64']
 
 
 # ---------------------------------------------------------------- validate

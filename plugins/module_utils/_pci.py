@@ -1,0 +1,242 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""SR-IOV VFs and PCI driver binding: select devices, check the guards, plan and apply the sysfs writes.
+
+Private to the dataplane.node collection: names may change without notice.
+
+The sysfs rules this encodes: a non-zero sriov_numvfs cannot be changed to another non-zero
+value (write 0 first, which destroys the VFs); binding uses driver_override + unbind +
+drivers_probe for one device (never new_id, which grabs every device of that ID); a device
+must not be moved while it carries the management connection; vfio needs the whole IOMMU
+group away from host drivers; mlx5 devices are bifurcated (DPDK runs on mlx5_core, no vfio).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+import time
+
+from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, normalize_pci_address
+
+PCI_DIR = 'sys/bus/pci/devices'
+BIFURCATED_DRIVERS = ('mlx5_core',)
+MELLANOX_VENDOR = '0x15b3'
+# Drivers a device may keep inside a vfio group: bridges and the stub drivers DPDK accepts.
+GROUP_SAFE_DRIVERS = ('pcieport', 'vfio-pci', 'pci-stub', 'uio_pci_generic', 'igb_uio')
+_SAFE_NAME = re.compile(r'^[A-Za-z0-9_.\-]+$')
+
+
+class PciError(ValueError):
+    def __init__(self, problems):
+        self.problems = list(problems)
+        ValueError.__init__(self, '; '.join(self.problems))
+
+
+# ---------------------------------------------------------------- selection
+
+def select_pf(pci, address=None, netdev=None, vendor=None, device=None, index=0):
+    """The SR-IOV PF named by address, netdev name, or vendor/device + index (in address order)."""
+    devices = pci['devices']
+    if address:
+        try:
+            address = normalize_pci_address(address)
+        except ParseError as exc:
+            raise PciError([str(exc)])
+        found = devices.get(address)
+        if found is None:
+            raise PciError(['no network/accelerator device at %s' % address])
+    elif netdev:
+        matches = [d for d in devices.values() if netdev in d['netdevs']]
+        if not matches:
+            raise PciError(['no PCI device has the netdev %s' % netdev])
+        found = matches[0]
+    elif vendor and device:
+        matches = sorted((d for d in devices.values() if d['vendor'] == _hex(vendor) and d['device'] == _hex(device)
+                          and d['physfn'] is None), key=lambda d: d['address'])
+        if len(matches) <= index:
+            raise PciError(['%d device(s) %s:%s found, index %d asked' % (len(matches), vendor, device, index)])
+        found = matches[index]
+    else:
+        raise PciError(['name the PF by address, netdev, or vendor and device'])
+    if found['sriov'] is None:
+        raise PciError(['%s (%s) has no SR-IOV capability' % (found['address'], found['driver'] or 'no driver')])
+    return found
+
+
+def select_devices(pci, iommu, addresses=(), vendor_device=None, vfs_of=None, vf_indexes=None, iommu_group=None):
+    """Addresses chosen by explicit list, vendor:device, VFs of a PF (optionally some indexes), or an IOMMU group."""
+    problems = []
+    chosen = []
+    for address in addresses or ():
+        try:
+            chosen.append(normalize_pci_address(address))
+        except ParseError as exc:
+            problems.append(str(exc))
+    if vendor_device:
+        m = re.match(r'^(?:0x)?([0-9a-fA-F]{4}):(?:0x)?([0-9a-fA-F]{4})$', vendor_device)
+        if not m:
+            problems.append('vendor_device must be VVVV:DDDD, got %r' % vendor_device)
+        else:
+            chosen.extend(sorted(a for a, d in pci['devices'].items()
+                                 if d['vendor'] == _hex(m.group(1)) and d['device'] == _hex(m.group(2))))
+    if vfs_of:
+        try:
+            pf = select_pf(pci, address=vfs_of)
+            vfs = pf['sriov']['vfs']
+            if vf_indexes:
+                missing = sorted(set(vf_indexes) - set(v['index'] for v in vfs))
+                if missing:
+                    problems.append('%s has no VF index %s (it has %d VFs)' % (
+                        pf['address'], ', '.join(str(i) for i in missing), len(vfs)))
+                vfs = [v for v in vfs if v['index'] in vf_indexes]
+            chosen.extend(v['address'] for v in vfs)
+        except PciError as exc:
+            problems.extend(exc.problems)
+    if iommu_group is not None:
+        group = iommu['groups'].get(str(iommu_group))
+        if group is None:
+            problems.append('IOMMU group %s does not exist' % iommu_group)
+        else:
+            chosen.extend(group['devices'])
+    unique = []
+    for address in chosen:
+        if address not in unique:
+            unique.append(address)
+    if problems:
+        raise PciError(problems)
+    return unique
+
+
+# ---------------------------------------------------------------- SR-IOV VFs
+
+def plan_vfs(pf, numvfs, autoprobe=None, force=False):
+    """Writes (rel path, value) to reach numvfs VFs on pf, and the problems that forbid it."""
+    problems = []
+    sriov = pf['sriov']
+    base = '%s/%s' % (PCI_DIR, pf['address'])
+    total = sriov['totalvfs']
+    if numvfs is not None and (numvfs < 0 or (total is not None and numvfs > total)):
+        problems.append('%s supports 0 to %s VFs, %d asked' % (pf['address'], total, numvfs))
+    writes = []
+    if autoprobe is not None and autoprobe != sriov['drivers_autoprobe']:
+        writes.append((base + '/sriov_drivers_autoprobe', '1' if autoprobe else '0'))
+    current = sriov['numvfs'] or 0
+    if numvfs is not None and numvfs != current:
+        busy = [v['address'] for v in sriov['vfs'] if v['driver'] in ('vfio-pci',)]
+        if current and busy and not force:
+            problems.append('%s has VFs bound to vfio-pci (%s), possibly in use by DPDK; changing the VF count '
+                            'destroys them: set force to do it anyway' % (pf['address'], ', '.join(busy)))
+        if current:
+            writes.append((base + '/sriov_numvfs', '0'))  # the kernel refuses N -> M (EBUSY)
+        if numvfs:
+            writes.append((base + '/sriov_numvfs', str(numvfs)))
+    if problems:
+        raise PciError(problems)
+    return writes
+
+
+def wait_for_vfs(read_pf, numvfs, autoprobe, timeout=30.0, interval=0.5, clock=time.monotonic, sleep=time.sleep):
+    """Poll until the PF shows numvfs VFs (each with a driver when autoprobe is on); returns the PF."""
+    deadline = clock() + timeout
+    while True:
+        pf = read_pf()
+        vfs = pf['sriov']['vfs']
+        ready = len(vfs) == numvfs and (not autoprobe or all(v['driver'] for v in vfs))
+        if ready or clock() >= deadline:
+            return pf, ready
+        sleep(interval)
+
+
+# ---------------------------------------------------------------- driver binding
+
+def binding_problems(host, addresses, driver, management_netdevs=(), allow_management=False,
+                     include_group=False, allow_noiommu=False, allow_bifurcated=False, bound_with=()):
+    """Every guard a bind would break, and the full list of addresses to bind (the group members when allowed).
+    bound_with: devices moved in the same call (not counted as group peers left on host drivers)."""
+    pci = host.pci()
+    iommu = host.iommu()
+    problems = []
+    if driver and not _SAFE_NAME.match(driver):
+        return ['driver name %r is not a driver name' % driver], []
+    targets = list(addresses)
+    for address in addresses:
+        device = pci['devices'].get(address) or _any_device(host, address)
+        if device is None:
+            problems.append('%s: no such PCI device' % address)
+            continue
+        netdevs = device.get('netdevs') or []
+        carrying = [n for n in netdevs if n in management_netdevs]
+        if (device.get('carries_default_route') or carrying) and not allow_management:
+            problems.append('%s carries the management connection (%s): moving it to %s would cut this session' % (
+                address, ', '.join(carrying or netdevs) or 'default route', driver or 'its default driver'))
+        if driver == 'vfio-pci':
+            if device.get('driver') in BIFURCATED_DRIVERS or device.get('vendor') == MELLANOX_VENDOR:
+                if not allow_bifurcated:
+                    problems.append('%s is a Mellanox/NVIDIA device (%s): mlx5 is a bifurcated driver, DPDK uses it '
+                                    'on mlx5_core without vfio-pci' % (address, device.get('driver') or 'no driver'))
+            if not iommu['enabled'] and not allow_noiommu:
+                problems.append('%s: the IOMMU is off (%s); vfio-pci needs it (no-IOMMU mode taints the kernel and '
+                                'needs allow_noiommu)' % (address, iommu['reason']))
+            group = iommu['groups'].get(device.get('iommu_group') or '', {}).get('devices', [])
+            for peer in group:
+                if peer == address or peer in targets or peer in bound_with:
+                    continue
+                peer_driver = host.fs.link_name('%s/%s/driver' % (PCI_DIR, peer))
+                if peer_driver and peer_driver not in GROUP_SAFE_DRIVERS:
+                    if include_group:
+                        targets.append(peer)
+                    else:
+                        problems.append('%s shares IOMMU group %s with %s (on %s): vfio needs the whole group '
+                                        '(set include_group to bind it too)' % (
+                                            address, device.get('iommu_group'), peer, peer_driver))
+    if include_group and len(targets) > len(addresses):
+        extra, _unused = binding_problems(host, targets[len(addresses):], driver, management_netdevs,
+                                          allow_management, False, allow_noiommu, allow_bifurcated, bound_with=targets)
+        problems.extend(extra)
+    return problems, targets
+
+
+def _any_device(host, address):
+    """A device the facts do not list (not network/accelerator): what binding needs to know of it."""
+    base = '%s/%s' % (PCI_DIR, address)
+    if not host.fs.exists(base):
+        return None
+    return {'address': address, 'driver': host.fs.link_name(base + '/driver'),
+            'vendor': host.fs.read_value(base + '/vendor'), 'iommu_group': host.fs.link_name(base + '/iommu_group'),
+            'netdevs': [], 'carries_default_route': False}
+
+
+def plan_bind(host, address, driver):
+    """Writes to move one device to `driver` ('' = back to its default driver). Empty when already there."""
+    base = '%s/%s' % (PCI_DIR, address)
+    current = host.fs.link_name(base + '/driver')
+    override = host.fs.read_value(base + '/driver_override')
+    override = None if override in (None, '', '(null)') else override
+    if driver and current == driver and override == driver:
+        return []
+    if not driver and override is None and current is not None:
+        return []
+    writes = [(base + '/driver_override', driver or '\n')]
+    if current is not None:
+        writes.append((base + '/driver/unbind', address))
+    writes.append(('sys/bus/pci/drivers_probe', address))
+    return writes
+
+
+def management_netdevs(ip_addr_json, addresses):
+    """Netdevs that hold any of `addresses`, from `ip -j addr show` output (parsed JSON)."""
+    wanted = set(a for a in addresses if a)
+    found = []
+    for link in ip_addr_json or []:
+        for info in link.get('addr_info', []):
+            if info.get('local') in wanted and link.get('ifname') not in found:
+                found.append(link.get('ifname'))
+    return found
+
+
+def _hex(text):
+    text = str(text).lower()
+    return text if text.startswith('0x') else '0x' + text

@@ -1,0 +1,222 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: pci_driver
+short_description: Bind PCI devices to a driver (vfio-pci for DPDK) or back to their default driver, safely
+version_added: 0.1.0
+description:
+  - Binds each selected device with C(driver_override), unbind and C(drivers_probe) (never C(new_id), which takes
+    every device of that model), loads the driver's kernel module when needed, and reads the binding back.
+  - "Refuses, before touching anything, unless explicitly allowed: a device that carries the default route or the
+    address Ansible connects to; vfio-pci while the IOMMU is off (no-IOMMU mode taints the kernel); an IOMMU group
+    with other devices still on host drivers; Mellanox/NVIDIA mlx5 devices (bifurcated: DPDK uses mlx5_core)."
+  - Bindings do not survive a reboot by themselves; the C(dataplane.node.sriov) role re-applies them at boot.
+author:
+  - dataplane.node contributors (@dataplane-node)
+options:
+  devices:
+    description: PCI addresses to bind.
+    type: list
+    elements: str
+    default: []
+  vendor_device:
+    description: Select every device with this C(vendor:device) id (V(8086:10ca)).
+    type: str
+  vfs_of:
+    description: Select the VFs of this PF (PCI address).
+    type: str
+  vf_indexes:
+    description: With O(vfs_of), only these VF indexes.
+    type: list
+    elements: int
+  iommu_group:
+    description: Select every device of this IOMMU group.
+    type: str
+  expect:
+    description: Fail unless exactly this many devices are selected (guards against selectors matching too much).
+    type: int
+  driver:
+    description: Driver to bind to; an empty string returns the devices to their default driver.
+    type: str
+    required: true
+  management_addresses:
+    description:
+      - Addresses the controller reaches the node on (for example C(ansible_host)); a device holding one is refused.
+    type: list
+    elements: str
+    default: []
+  allow_management:
+    description: Bind a device even if it carries the default route or a management address.
+    type: bool
+    default: false
+  include_group:
+    description: Bind the other devices of the IOMMU group too, instead of refusing.
+    type: bool
+    default: false
+  allow_noiommu:
+    description: Allow vfio-pci without an IOMMU by enabling vfio's unsafe no-IOMMU mode (taints the kernel).
+    type: bool
+    default: false
+  allow_bifurcated:
+    description: Bind mlx5 devices to vfio-pci anyway.
+    type: bool
+    default: false
+  root:
+    description: Host root; any other value than V(/) is for tests in check mode only.
+    type: path
+    default: /
+attributes:
+  check_mode:
+    support: full
+    description: Reports the writes it would make.
+  diff_mode:
+    support: full
+    description: Shows each device's driver before and after.
+  platform:
+    platforms: linux
+    support: full
+    description: Linux sysfs.
+"""
+
+EXAMPLES = r"""
+- name: VFs 0 and 1 of the igb PF to vfio-pci
+  dataplane.node.pci_driver:
+    vfs_of: "0000:00:03.0"
+    vf_indexes: [0, 1]
+    driver: vfio-pci
+    management_addresses: ["{{ ansible_host }}"]
+
+- name: The spare NIC back to its kernel driver
+  dataplane.node.pci_driver:
+    devices: ["0000:00:04.0"]
+    driver: ""
+"""
+
+RETURN = r"""
+devices:
+  description: Per selected device, the driver before and after (planned in check mode).
+  type: dict
+  returned: always
+  sample: {"0000:00:13.0": {"before": "igbvf", "after": "vfio-pci"}}
+writes:
+  description: sysfs writes made (planned in check mode), in order.
+  type: list
+  elements: str
+  returned: always
+noiommu:
+  description: True when vfio's unsafe no-IOMMU mode was enabled (the kernel is tainted).
+  type: bool
+  returned: always
+"""
+
+import json
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
+from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._pci import (
+    PCI_DIR, PciError, binding_problems, management_netdevs, plan_bind, select_devices)
+
+NOIOMMU = 'sys/module/vfio/parameters/enable_unsafe_noiommu_mode'
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            devices=dict(type='list', elements='str', default=[]),
+            vendor_device=dict(type='str'),
+            vfs_of=dict(type='str'),
+            vf_indexes=dict(type='list', elements='int'),
+            iommu_group=dict(type='str'),
+            expect=dict(type='int'),
+            driver=dict(type='str', required=True),
+            management_addresses=dict(type='list', elements='str', default=[]),
+            allow_management=dict(type='bool', default=False),
+            include_group=dict(type='bool', default=False),
+            allow_noiommu=dict(type='bool', default=False),
+            allow_bifurcated=dict(type='bool', default=False),
+            root=dict(type='path', default='/'),
+        ),
+        required_by={'vf_indexes': 'vfs_of'},
+        supports_check_mode=True,
+    )
+    p = module.params
+    root = p['root']
+    if os.path.abspath(root) != '/' and not module.check_mode:
+        module.fail_json(msg='root=%s is for tests in check mode only' % root)
+    driver = p['driver'].strip()
+    try:
+        host = Host(root)
+        selected = select_devices(host.pci(), host.iommu(), p['devices'], p['vendor_device'], p['vfs_of'],
+                                  p['vf_indexes'], p['iommu_group'])
+    except (PciError, HostRootError) as exc:
+        module.fail_json(msg='nothing changed: %s' % exc, problems=getattr(exc, 'problems', [str(exc)]))
+    if not selected:
+        module.fail_json(msg='nothing changed: the selectors match no device')
+    if p['expect'] is not None and len(selected) != p['expect']:
+        module.fail_json(msg='nothing changed: %d device(s) selected (%s), %d expected' % (
+            len(selected), ', '.join(selected), p['expect']))
+    mgmt = []
+    if p['management_addresses']:
+        rc, out, err = module.run_command(['ip', '-j', 'addr', 'show'])
+        if rc != 0:
+            module.fail_json(msg='cannot list addresses to protect the management NIC: %s' % err)
+        mgmt = management_netdevs(json.loads(out or '[]'), p['management_addresses'])
+    problems, targets = binding_problems(host, selected, driver, mgmt, p['allow_management'], p['include_group'],
+                                         p['allow_noiommu'], p['allow_bifurcated'])
+    if problems:
+        module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems, selected=targets)
+
+    noiommu = driver == 'vfio-pci' and not host.iommu()['enabled']
+    before = dict((a, host.fs.link_name('%s/%s/driver' % (PCI_DIR, a))) for a in targets)
+    writes = []
+    for address in targets:
+        writes.extend(plan_bind(host, address, driver))
+    devices = dict((a, {'before': before[a], 'after': driver or '(default)'}) for a in targets)
+    result = dict(changed=bool(writes), devices=devices, writes=['/%s = %s' % (r, v.strip()) for r, v in writes],
+                  noiommu=noiommu and bool(writes))
+    if module._diff:
+        result['diff'] = {'before': before, 'after': dict((a, devices[a]['after']) for a in targets)}
+    if module.check_mode or not writes:
+        if not writes:
+            result['devices'] = dict((a, {'before': before[a], 'after': before[a]}) for a in targets)
+        module.exit_json(**result)
+
+    if driver and not host.fs.exists('sys/bus/pci/drivers/' + driver):
+        rc, _out, err = module.run_command(['modprobe', driver])
+        if rc != 0:
+            module.fail_json(msg='driver %s is not loaded and modprobe failed: %s' % (driver, err.strip()), **result)
+    writer = SysfsWriter(root)
+    try:
+        if noiommu:
+            writer.write(NOIOMMU, 'Y\n')
+            module.warn('vfio unsafe no-IOMMU mode enabled: the kernel is tainted and devices can DMA anywhere')
+        for rel, value in writes:
+            writer.write(rel, value if value.endswith('\n') else value + '\n')
+    except WriteError as exc:
+        module.fail_json(msg=str(exc), **result)
+    after = Host(root)
+    wrong = {}
+    for address in targets:
+        got = after.fs.link_name('%s/%s/driver' % (PCI_DIR, address))
+        devices[address]['after'] = got
+        if driver and got != driver:
+            wrong[address] = got
+    if wrong:
+        module.fail_json(msg='binding did not take: %s' % ', '.join(
+            '%s is on %s, not %s' % (a, d or 'no driver', driver) for a, d in sorted(wrong.items())), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,209 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: sriov_vfs
+short_description: Create SR-IOV virtual functions on a physical function
+version_added: 0.1.0
+description:
+  - Sets C(sriov_numvfs) on a PF chosen by PCI address, netdev name, or vendor/device and index, writing 0 first
+    when a non-zero count changes (the kernel refuses one non-zero count over another), sets
+    C(sriov_drivers_autoprobe), waits for the VFs to appear (and be bound, with autoprobe), reads the count back,
+    and returns the VFs' addresses, drivers and netdevs.
+  - Refuses counts above C(sriov_totalvfs), PFs without SR-IOV, and changing the count of a PF whose VFs are bound
+    to vfio-pci (possibly in use by DPDK) unless O(force) is set.
+  - VF counts do not survive a reboot; the C(dataplane.node.sriov) role re-applies them at boot.
+author:
+  - dataplane.node contributors (@dataplane-node)
+options:
+  pf:
+    description: PCI address of the PF (V(0000:3b:00.0) or V(3b:00.0)).
+    type: str
+  netdev:
+    description: Netdev name of the PF, instead of O(pf).
+    type: str
+  vendor:
+    description: PCI vendor id of the PF (V(8086)), with O(device) and O(index), instead of O(pf).
+    type: str
+  device:
+    description: PCI device id of the PF (V(10c9)).
+    type: str
+  index:
+    description: Which of the PFs matching O(vendor) and O(device), in PCI address order.
+    type: int
+    default: 0
+  numvfs:
+    description: Number of VFs.
+    type: int
+    required: true
+  drivers_autoprobe:
+    description: Whether new VFs get bound to their default driver (C(sriov_drivers_autoprobe)); unset leaves it.
+    type: bool
+  force:
+    description: Change the VF count even when VFs are bound to vfio-pci.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait for the VFs to appear.
+    type: int
+    default: 60
+  root:
+    description: Host root; any other value than V(/) is for tests in check mode only.
+    type: path
+    default: /
+attributes:
+  check_mode:
+    support: full
+    description: Reports the writes it would make.
+  diff_mode:
+    support: full
+    description: Shows the VF count and autoprobe before and after.
+  platform:
+    platforms: linux
+    support: full
+    description: Linux sysfs.
+"""
+
+EXAMPLES = r"""
+- name: Four VFs on the igb PF
+  dataplane.node.sriov_vfs:
+    pf: "0000:00:03.0"
+    numvfs: 4
+
+- name: Eight VFs on the first E810, left unbound for vfio-pci
+  dataplane.node.sriov_vfs:
+    vendor: "8086"
+    device: "159b"
+    numvfs: 8
+    drivers_autoprobe: false
+"""
+
+RETURN = r"""
+pf:
+  description: The PF's PCI address.
+  type: str
+  returned: always
+  sample: "0000:00:03.0"
+numvfs:
+  description: VF count after the run (planned in check mode).
+  type: int
+  returned: always
+vfs:
+  description: The VFs (C(index), C(address), C(driver), C(netdevs)) after the run; before it, in check mode.
+  type: list
+  elements: dict
+  returned: always
+drivers_autoprobe:
+  description: Whether new VFs are bound to their default driver.
+  type: bool
+  returned: always
+pf_netdevs:
+  description: Netdev names of the PF.
+  type: list
+  elements: str
+  returned: always
+vendor:
+  description: PCI vendor id of the PF and its VFs.
+  type: str
+  returned: always
+  sample: "0x8086"
+vf_device:
+  description: PCI device id of the VFs (null while there are none).
+  type: str
+  returned: always
+  sample: "0x10ca"
+writes:
+  description: sysfs writes made (planned in check mode), in order.
+  type: list
+  elements: str
+  returned: always
+  sample: ["/sys/bus/pci/devices/0000:00:03.0/sriov_numvfs = 0", "/sys/bus/pci/devices/0000:00:03.0/sriov_numvfs = 4"]
+"""
+
+import os
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
+from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._pci import PciError, plan_vfs, select_pf, wait_for_vfs
+
+
+def vf_device(host, vfs):
+    """The PCI device id of the VFs (read from the first one), for device-plugin selectors."""
+    for vf in vfs:
+        value = host.fs.read_value('sys/bus/pci/devices/%s/device' % vf['address'])
+        if value:
+            return value
+    return None
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            pf=dict(type='str'),
+            netdev=dict(type='str'),
+            vendor=dict(type='str'),
+            device=dict(type='str'),
+            index=dict(type='int', default=0),
+            numvfs=dict(type='int', required=True),
+            drivers_autoprobe=dict(type='bool'),
+            force=dict(type='bool', default=False),
+            wait_timeout=dict(type='int', default=60),
+            root=dict(type='path', default='/'),
+        ),
+        required_one_of=[('pf', 'netdev', 'vendor')],
+        mutually_exclusive=[('pf', 'netdev', 'vendor')],
+        required_together=[('vendor', 'device')],
+        supports_check_mode=True,
+    )
+    params = module.params
+    root = params['root']
+    if os.path.abspath(root) != '/' and not module.check_mode:
+        module.fail_json(msg='root=%s is for tests in check mode only' % root)
+    try:
+        host = Host(root)
+        pf = select_pf(host.pci(), params['pf'], params['netdev'], params['vendor'], params['device'], params['index'])
+        writes = plan_vfs(pf, params['numvfs'], params['drivers_autoprobe'], params['force'])
+    except (PciError, HostRootError) as exc:
+        module.fail_json(msg='nothing changed: %s' % exc, problems=getattr(exc, 'problems', [str(exc)]))
+    sriov = pf['sriov']
+    autoprobe = sriov['drivers_autoprobe'] if params['drivers_autoprobe'] is None else params['drivers_autoprobe']
+    result = dict(changed=bool(writes), pf=pf['address'], numvfs=params['numvfs'], vfs=sriov['vfs'],
+                  writes=['/%s = %s' % w for w in writes], drivers_autoprobe=autoprobe,
+                  pf_netdevs=pf['netdevs'], vendor=pf['vendor'], vf_device=vf_device(host, sriov['vfs']))
+    if module._diff:
+        result['diff'] = {'before': {'numvfs': sriov['numvfs'], 'drivers_autoprobe': sriov['drivers_autoprobe']},
+                          'after': {'numvfs': params['numvfs'], 'drivers_autoprobe': autoprobe}}
+    if module.check_mode or not writes:
+        module.exit_json(**result)
+
+    writer = SysfsWriter(root)
+    try:
+        for rel, value in writes:
+            writer.write(rel, value + '\n')
+    except WriteError as exc:
+        module.fail_json(msg=str(exc), **result)
+
+    def read_pf():
+        return Host(root).pci()['devices'][pf['address']]
+
+    now, ready = wait_for_vfs(read_pf, params['numvfs'], autoprobe, timeout=params['wait_timeout'])
+    result['vfs'] = now['sriov']['vfs']
+    result['vf_device'] = vf_device(Host(root), now['sriov']['vfs'])
+    if now['sriov']['numvfs'] != params['numvfs'] or not ready:
+        module.fail_json(msg='%s reads back %s VFs (%d visible%s) after %ds, %d asked' % (
+            pf['address'], now['sriov']['numvfs'], len(now['sriov']['vfs']),
+            ', some without a driver' if autoprobe else '', params['wait_timeout'], params['numvfs']), **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
