@@ -145,3 +145,46 @@ def test_shortfall_fails_with_a_table_and_writes_back(host):
     assert 'size  node  before  asked  got' in result['msg']
     assert result['shortfall'][0]['after'] == 1900 and result['shortfall'][0]['got'] < 1900
     assert node_2m(host) == before
+
+
+PF = '0000:00:03.0'
+
+
+def driver_of(host, address):
+    link = '/sys/bus/pci/devices/%s/driver' % address
+    return host.check_output('basename $(readlink %s) 2>/dev/null || echo none' % link)
+
+
+def test_vfs_and_vfio_bindings_came_back_at_boot(host, facts):
+    assert host.file('/sys/bus/pci/devices/%s/sriov_numvfs' % PF).content_string.strip() == '4'
+    vfs = facts['pci']['devices'][PF]['sriov']['vfs']
+    assert [v['driver'] for v in vfs] == ['vfio-pci', 'vfio-pci', 'igbvf', 'igbvf']
+    for vf in vfs:
+        assert driver_of(host, vf['address']) == vf['driver']
+    assert driver_of(host, '0000:00:04.0') == 'vfio-pci'
+    for address in [v['address'] for v in vfs[:2]] + ['0000:00:04.0']:
+        group = facts['pci']['devices'][address]['iommu_group']
+        assert host.file('/dev/vfio/%s' % group).is_character_device
+    assert driver_of(host, '0000:00:02.0') == 'virtio-pci'  # the management NIC never moved
+    journal = host.check_output('journalctl -b -u dataplane-node-devices.service --no-pager')
+    assert 'sriov: 0000:00:03.0 has 4 VFs (asked 4)' in journal
+    shown = set(host.check_output('systemctl show -p ActiveState,Result dataplane-node-devices.service').splitlines())
+    assert shown == {'ActiveState=active', 'Result=success'}
+
+
+def test_device_plugin_config(host):
+    import json
+    config = json.loads(host.file('/etc/pcidp/config.json').content_string)
+    names = [(r['resourceName'], r['selectors']['pfNames']) for r in config['resourceList']]
+    pf_netdev = host.check_output('ls /sys/bus/pci/devices/%s/net' % PF)
+    assert names == [(pf_netdev + '_vfio', [pf_netdev + '#0-1']), (pf_netdev + '_netdev', [pf_netdev + '#2-3'])]
+
+
+def test_management_nic_is_refused(host):
+    try:
+        result = host.ansible('dataplane.node.pci_driver', '{"devices": ["0000:00:02.0"], "driver": "vfio-pci"}',
+                              check=False)
+    except host.ansible.AnsibleException as exc:
+        result = exc.result
+    assert 'carries the management connection' in result['msg']
+    assert driver_of(host, '0000:00:02.0') == 'virtio-pci'
