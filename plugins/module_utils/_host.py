@@ -71,11 +71,14 @@ class HostFS:
         except OSError:
             return None
         try:
-            chunks = []
-            while True:
+            chunk = os.read(fd, 65536)
+            if rel.startswith('sys/'):
+                # A sysfs attribute (at most a page) comes whole in one read: skip the EOF read.
+                return chunk.decode('utf-8', 'replace')
+            # procfs seq files hand out a page or so per read: read until EOF.
+            chunks = [chunk]
+            while chunk:
                 chunk = os.read(fd, 65536)
-                if not chunk:
-                    break
                 chunks.append(chunk)
             return b''.join(chunks).decode('utf-8', 'replace')
         except OSError:
@@ -109,6 +112,13 @@ class HostFS:
             return sorted(os.listdir(self._prefix + rel))
         except OSError:
             return []
+
+    def names(self, rel):
+        """The entries of a directory as a set (no sorting: for membership tests)."""
+        try:
+            return set(os.listdir(self._prefix + rel))
+        except OSError:
+            return set()
 
     def readlink(self, rel):
         try:
@@ -428,12 +438,14 @@ class Host:
     def pci(self):
         default_route = self.default_route_netdevs()
         devices = {}
+        # One listing instead of a readlink per device: devices of other classes are reported only on vfio-pci.
+        vfio_bound = set(self.fs.listdir('sys/bus/pci/drivers/vfio-pci'))
         for address in self.fs.listdir(_PCI_DIR):
             base = '%s/%s' % (_PCI_DIR, address)
             pci_class = self.fs.read_value(base + '/class')
-            driver = self.fs.link_name(base + '/driver')
-            if not (pci_class and pci_class.startswith(_REPORTED_CLASS_PREFIXES)) and driver != 'vfio-pci':
+            if not (pci_class and pci_class.startswith(_REPORTED_CLASS_PREFIXES)) and address not in vfio_bound:
                 continue
+            driver = self.fs.link_name(base + '/driver')
             devices[address] = self._pci_device(address, base, pci_class, driver, default_route)
         for device in devices.values():
             for vf in (device['sriov'] or {}).get('vfs', ()):
@@ -451,7 +463,7 @@ class Host:
         }
 
     def _pci_device(self, address, base, pci_class, driver, default_route):
-        entries = set(self.fs.listdir(base))
+        entries = self.fs.names(base)
         numa_node = self.fs.read_int(base + '/numa_node')
         netdevs = self._netdevs(base, entries)
         override = self.fs.read_value(base + '/driver_override') if 'driver_override' in entries else None

@@ -142,6 +142,9 @@ def make_recording_fs(base_class):
                     self._note_kind(posixpath.join(real, name))
             return names
 
+        def names(self, rel):
+            return set(self.listdir(rel))
+
         def readlink(self, rel):
             target = base_class.readlink(self, rel)
             if target is not None:

@@ -77,7 +77,7 @@ def main(argv=None):
             banner('the node BEFORE')
             rc = playbook(inventory, 'dataplane.node.facts')
             if rc == 0:
-                banner('running dataplane.node.site (kernel command line, one verified reboot)')
+                banner("running dataplane.node.site (kernel command line, one verified reboot, hugepages, VFs, vfio)")
                 rc = playbook(inventory, 'dataplane.node.site')
             if rc == 0:
                 banner('the node AFTER')
