@@ -22,6 +22,8 @@ description:
   - 1G pools are reliable only from the kernel command line; see the C(dataplane.node.kernel_cmdline) role.
 author:
   - dataplane.node contributors (@dataplane-node)
+extends_documentation_fragment:
+  - dataplane.node.node
 options:
   pools:
     description:
@@ -68,21 +70,6 @@ options:
     description: Refuse when C(vm.nr_hugepages) is set in C(/etc/sysctl.conf) or C(/etc/sysctl.d) (one mechanism only).
     type: bool
     default: true
-  root:
-    description: Host root; any other value than V(/) is for tests in check mode only.
-    type: path
-    default: /
-attributes:
-  check_mode:
-    support: full
-    description: Reports the writes it would make without writing.
-  diff_mode:
-    support: full
-    description: Shows pages per size and node before and after.
-  platform:
-    platforms: linux
-    support: full
-    description: Linux sysfs.
 """
 
 EXAMPLES = r"""
@@ -141,11 +128,12 @@ shortfall:
   returned: when the kernel gave fewer pages than asked
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
+from ansible_collections.dataplane.node.plugins.module_utils._module import (
+    ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._hugepages import (
     HugepageError,
@@ -207,13 +195,11 @@ def main():
             retries=dict(type='int', default=2),
             compact=dict(type='bool', default=True),
             check_sysctl=dict(type='bool', default=True),
-            root=dict(type='path', default='/'),
+            root=ROOT_ARG,
         ),
         supports_check_mode=True,
     )
-    root = module.params['root']
-    if os.path.abspath(root) != '/' and not module.check_mode:
-        module.fail_json(msg='root=%s is for tests in check mode only' % root)
+    root = refuse_test_root_outside_check_mode(module)
     try:
         host = Host(root)
         targets = resolve(module.params['pools'], host)

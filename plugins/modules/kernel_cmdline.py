@@ -26,6 +26,8 @@ description:
     with the command's output, leaving the previous boot configuration in place.
 author:
   - dataplane.node contributors (@dataplane-node)
+extends_documentation_fragment:
+  - dataplane.node.node
 options:
   iommu:
     description:
@@ -86,23 +88,6 @@ options:
     type: str
     choices: [auto, debian-grub, grub2-mkconfig, grub2-bls]
     default: auto
-  root:
-    description:
-      - Host root to read and write under. Only for tests; commands still run on the host, so any other value
-        than V(/) is refused outside check mode.
-    type: path
-    default: /
-attributes:
-  check_mode:
-    support: full
-    description: Plans the exact files and commands and reports them without touching the host.
-  diff_mode:
-    support: full
-    description: Shows the configured command line before and after.
-  platform:
-    platforms: linux
-    support: full
-    description: Linux with GRUB 2.
 notes:
   - Arguments must be whole tokens without spaces, quotes or shell characters; anything else is refused before any
     change.
@@ -192,12 +177,13 @@ notes:
   returned: always
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import ApplyError, apply_files_then_commands
 from ansible_collections.dataplane.node.plugins.module_utils._bootloader import BootLoaderError, flavour_for
+from ansible_collections.dataplane.node.plugins.module_utils._module import (
+    ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import (
     ArgError,
@@ -263,13 +249,11 @@ def main():
             args=dict(type='list', elements='str', default=[]),
             absent=dict(type='list', elements='str', default=[]),
             loader=dict(type='str', default='auto', choices=['auto', 'debian-grub', 'grub2-mkconfig', 'grub2-bls']),
-            root=dict(type='path', default='/'),
+            root=ROOT_ARG,
         ),
         supports_check_mode=True,
     )
-    root = module.params['root']
-    if os.path.abspath(root) != '/' and not module.check_mode:
-        module.fail_json(msg='root=%s is for tests in check mode only: commands would run on this host' % root)
+    root = refuse_test_root_outside_check_mode(module)
 
     def run(argv):
         return module.run_command(argv, environ_update={'LC_ALL': 'C'})

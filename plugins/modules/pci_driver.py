@@ -21,6 +21,8 @@ description:
   - Bindings do not survive a reboot by themselves; the C(dataplane.node.sriov) role re-applies them at boot.
 author:
   - dataplane.node contributors (@dataplane-node)
+extends_documentation_fragment:
+  - dataplane.node.node
 options:
   devices:
     description: PCI addresses to bind.
@@ -69,21 +71,6 @@ options:
     description: Bind mlx5 devices to vfio-pci anyway.
     type: bool
     default: false
-  root:
-    description: Host root; any other value than V(/) is for tests in check mode only.
-    type: path
-    default: /
-attributes:
-  check_mode:
-    support: full
-    description: Reports the writes it would make.
-  diff_mode:
-    support: full
-    description: Shows each device's driver before and after.
-  platform:
-    platforms: linux
-    support: full
-    description: Linux sysfs.
 """
 
 EXAMPLES = r"""
@@ -118,11 +105,12 @@ noiommu:
 """
 
 import json
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
+from ansible_collections.dataplane.node.plugins.module_utils._module import (
+    ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._pci import (
     PCI_DIR, PciError, binding_problems, management_netdevs, plan_bind, select_devices)
@@ -145,15 +133,13 @@ def main():
             include_group=dict(type='bool', default=False),
             allow_noiommu=dict(type='bool', default=False),
             allow_bifurcated=dict(type='bool', default=False),
-            root=dict(type='path', default='/'),
+            root=ROOT_ARG,
         ),
         required_by={'vf_indexes': 'vfs_of'},
         supports_check_mode=True,
     )
     p = module.params
-    root = p['root']
-    if os.path.abspath(root) != '/' and not module.check_mode:
-        module.fail_json(msg='root=%s is for tests in check mode only' % root)
+    root = refuse_test_root_outside_check_mode(module)
     driver = p['driver'].strip()
     try:
         host = Host(root)

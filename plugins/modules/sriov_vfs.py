@@ -22,6 +22,8 @@ description:
   - VF counts do not survive a reboot; the C(dataplane.node.sriov) role re-applies them at boot.
 author:
   - dataplane.node contributors (@dataplane-node)
+extends_documentation_fragment:
+  - dataplane.node.node
 options:
   pf:
     description: PCI address of the PF (V(0000:3b:00.0) or V(3b:00.0)).
@@ -54,21 +56,6 @@ options:
     description: Seconds to wait for the VFs to appear.
     type: int
     default: 60
-  root:
-    description: Host root; any other value than V(/) is for tests in check mode only.
-    type: path
-    default: /
-attributes:
-  check_mode:
-    support: full
-    description: Reports the writes it would make.
-  diff_mode:
-    support: full
-    description: Shows the VF count and autoprobe before and after.
-  platform:
-    platforms: linux
-    support: full
-    description: Linux sysfs.
 """
 
 EXAMPLES = r"""
@@ -127,11 +114,12 @@ writes:
   sample: ["/sys/bus/pci/devices/0000:00:03.0/sriov_numvfs = 0", "/sys/bus/pci/devices/0000:00:03.0/sriov_numvfs = 4"]
 """
 
-import os
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
+from ansible_collections.dataplane.node.plugins.module_utils._module import (
+    ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._pci import PciError, plan_vfs, select_pf, wait_for_vfs
 
@@ -157,7 +145,7 @@ def main():
             drivers_autoprobe=dict(type='bool'),
             force=dict(type='bool', default=False),
             wait_timeout=dict(type='int', default=60),
-            root=dict(type='path', default='/'),
+            root=ROOT_ARG,
         ),
         required_one_of=[('pf', 'netdev', 'vendor')],
         mutually_exclusive=[('pf', 'netdev', 'vendor')],
@@ -165,9 +153,7 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    root = params['root']
-    if os.path.abspath(root) != '/' and not module.check_mode:
-        module.fail_json(msg='root=%s is for tests in check mode only' % root)
+    root = refuse_test_root_outside_check_mode(module)
     try:
         host = Host(root)
         pf = select_pf(host.pci(), params['pf'], params['netdev'], params['vendor'], params['device'], params['index'])

@@ -34,3 +34,19 @@ def host_root(tmp_path_factory):
         return cache[name]
 
     return make
+
+
+@pytest.fixture
+def run_module(capsys):
+    """run_module(module, args) -> (exit code, result): a module's main() as Ansible runs it."""
+    import json
+
+    from ansible.module_utils.testing import patch_module_args
+
+    def run(module, args):
+        with patch_module_args(args):
+            with pytest.raises(SystemExit) as exit_info:
+                module.main()
+        return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+    return run

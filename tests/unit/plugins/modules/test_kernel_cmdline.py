@@ -7,23 +7,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 
 import pytest
 
-from ansible.module_utils.testing import patch_module_args
-
 from ansible_collections.dataplane.node.plugins.modules import kernel_cmdline
 
 import synthhost
-
-
-def run_module(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exit_info:
-            kernel_cmdline.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture
@@ -32,8 +22,8 @@ def ubuntu_root(tmp_path):
     return synthhost.amd_epyc().write(str(tmp_path))
 
 
-def test_check_mode_predicts_files_commands_and_reboot(capsys, ubuntu_root):
-    code, result = run_module(capsys, {
+def test_check_mode_predicts_files_commands_and_reboot(run_module, ubuntu_root):
+    code, result = run_module(kernel_cmdline, {
         'root': ubuntu_root, '_ansible_check_mode': True, '_ansible_diff': True,
         'iommu': 'passthrough', 'default_hugepagesz': '1G', 'hugepages': [{'size': '1G', 'nodes': {'0': 2, '1': 2}}]})
     assert code == 0, result
@@ -51,15 +41,15 @@ def test_check_mode_predicts_files_commands_and_reboot(capsys, ubuntu_root):
     assert not os.path.exists(os.path.join(ubuntu_root, 'etc/default/grub.d/99-dataplane-node.cfg'))
 
 
-def test_bad_input_is_refused_before_anything(capsys, ubuntu_root):
-    code, result = run_module(capsys, {
+def test_bad_input_is_refused_before_anything(run_module, ubuntu_root):
+    code, result = run_module(kernel_cmdline, {
         'root': ubuntu_root, '_ansible_check_mode': True,
         'hugepages': [{'size': '1G', 'nodes': {'0': 40, '7': 1}}], 'isolated_cpus': '0-15', 'args': ['x=$(id)']})
     assert code == 1
     assert result['msg'].startswith('invalid kernel arguments, nothing changed: ')
     assert result['problems'] == ["unsafe or malformed kernel argument 'x=$(id)' (whole tokens only: no spaces, "
                                   "quotes or shell characters)"]
-    code, result = run_module(capsys, {
+    code, result = run_module(kernel_cmdline, {
         'root': ubuntu_root, '_ansible_check_mode': True,
         'hugepages': [{'size': '1G', 'nodes': {'0': 40, '7': 1}}], 'isolated_cpus': '0-15'})
     assert result['problems'] == [
@@ -71,36 +61,36 @@ def test_bad_input_is_refused_before_anything(capsys, ubuntu_root):
     ]
 
 
-def test_negative_and_incomplete_pools(capsys, ubuntu_root):
-    code, result = run_module(capsys, {'root': ubuntu_root, '_ansible_check_mode': True,
-                                       'hugepages': [{'size': '1G', 'count': -1}]})
+def test_negative_and_incomplete_pools(run_module, ubuntu_root):
+    code, result = run_module(kernel_cmdline, {'root': ubuntu_root, '_ansible_check_mode': True,
+                                               'hugepages': [{'size': '1G', 'count': -1}]})
     assert (code, result['problems']) == (1, ['hugepages count for 1G is negative'])
-    code, result = run_module(capsys, {'root': ubuntu_root, '_ansible_check_mode': True,
-                                       'hugepages': [{'size': '1G'}]})
+    code, result = run_module(kernel_cmdline, {'root': ubuntu_root, '_ansible_check_mode': True,
+                                               'hugepages': [{'size': '1G'}]})
     assert (code, result['problems']) == (1, ['hugepages entry for 1G needs count or nodes'])
 
 
-def test_real_run_under_a_test_root_is_refused(capsys, ubuntu_root):
-    code, result = run_module(capsys, {'root': ubuntu_root, 'iommu': 'on'})
+def test_real_run_under_a_test_root_is_refused(run_module, ubuntu_root):
+    code, result = run_module(kernel_cmdline, {'root': ubuntu_root, 'iommu': 'on'})
     assert code == 1
     assert 'is for tests in check mode only' in result['msg']
 
 
-def test_ostree_host_is_refused(capsys, tmp_path):
+def test_ostree_host_is_refused(run_module, tmp_path):
     builder = synthhost.server2s()
     builder.file('run/ostree-booted', '')
     root = builder.write(str(tmp_path))
-    code, result = run_module(capsys, {'root': root, '_ansible_check_mode': True, 'iommu': 'on'})
+    code, result = run_module(kernel_cmdline, {'root': root, '_ansible_check_mode': True, 'iommu': 'on'})
     assert code == 1
     assert result['msg'].startswith('ostree hosts manage the kernel command line through their image tools')
 
 
-def test_iommu_kind_comes_from_the_firmware_table_not_the_cpu(capsys, tmp_path):
+def test_iommu_kind_comes_from_the_firmware_table_not_the_cpu(run_module, tmp_path):
     # Seen on the QEMU testbed: TCG's 'max' CPU reports AuthenticAMD next to an emulated Intel IOMMU (DMAR).
     builder = synthhost.amd_epyc()
     del builder.entries['files']['sys/firmware/acpi/tables/IVRS']
     builder.file('sys/firmware/acpi/tables/DMAR', '')
     root = builder.write(str(tmp_path))
-    code, result = run_module(capsys, {'root': root, '_ansible_check_mode': True, 'iommu': 'passthrough'})
+    code, result = run_module(kernel_cmdline, {'root': root, '_ansible_check_mode': True, 'iommu': 'passthrough'})
     assert code == 0, result
     assert result['wanted'] == {'present': ['intel_iommu=on', 'iommu=pt'], 'absent': []}

@@ -7,25 +7,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-
-import pytest
-
-from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.dataplane.node.plugins.modules import node_facts
 
 
-def run_module(capsys, args):
-    with patch_module_args(args):
-        with pytest.raises(SystemExit) as exit_info:
-            node_facts.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
-
-
-def test_returns_namespaced_facts(capsys, host_root):
+def test_returns_namespaced_facts(run_module, host_root):
     root = host_root('server2s')
-    code, result = run_module(capsys, {'root': root, 'gather_subset': ['hugepages', 'pci']})
+    code, result = run_module(node_facts, {'root': root, 'gather_subset': ['hugepages', 'pci']})
     assert code == 0
     assert result['changed'] is False
     facts = result['ansible_facts']['dataplane']
@@ -35,23 +23,23 @@ def test_returns_namespaced_facts(capsys, host_root):
     assert sorted(facts) == ['gather_subset', 'hugepages', 'pci', 'root', 'summary']
 
 
-def test_check_mode_gives_the_same_facts(capsys, host_root):
+def test_check_mode_gives_the_same_facts(run_module, host_root):
     root = host_root('amd-epyc')
-    _code, normal = run_module(capsys, {'root': root})
-    code, checked = run_module(capsys, {'root': root, '_ansible_check_mode': True})
+    _code, normal = run_module(node_facts, {'root': root})
+    code, checked = run_module(node_facts, {'root': root, '_ansible_check_mode': True})
     assert code == 0
     assert checked['ansible_facts'] == normal['ansible_facts']
 
 
-def test_unknown_subset_is_refused(capsys, host_root):
-    code, result = run_module(capsys, {'root': host_root('devbox'), 'gather_subset': ['numa', 'hugepage']})
+def test_unknown_subset_is_refused(run_module, host_root):
+    code, result = run_module(node_facts, {'root': host_root('devbox'), 'gather_subset': ['numa', 'hugepage']})
     assert code == 1
     assert result['failed'] is True
     assert result['msg'].startswith('value of gather_subset must be one or more of: all, hugepages')
     assert result['msg'].endswith('Got no match for: hugepage')
 
 
-def test_missing_root_is_refused(capsys, tmp_path):
-    code, result = run_module(capsys, {'root': str(tmp_path / 'missing')})
+def test_missing_root_is_refused(run_module, tmp_path):
+    code, result = run_module(node_facts, {'root': str(tmp_path / 'missing')})
     assert code == 1
     assert result['msg'] == 'host root %s does not exist or is not a directory' % (tmp_path / 'missing')

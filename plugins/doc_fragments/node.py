@@ -1,0 +1,34 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """Documentation shared by the modules that change a node through sysfs or the boot loader."""
+
+    # The test root: lets unit tests point a module at a host tree; refused outside check mode.
+    DOCUMENTATION = r"""
+options:
+  root:
+    description:
+      - Directory holding the host's C(sys), C(proc), C(etc) and C(boot) trees.
+      - Only for tests; anything other than V(/) is refused outside check mode, because commands and kernel
+        writes would still reach this host.
+    type: path
+    default: /
+attributes:
+  check_mode:
+    support: full
+    description: Plans the exact writes and commands and reports them without touching the host.
+  diff_mode:
+    support: full
+    description: Shows the state before and after.
+  platform:
+    platforms: linux
+    support: full
+    description: Linux sysfs and procfs.
+"""

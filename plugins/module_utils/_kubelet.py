@@ -1,0 +1,504 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""KubeletConfiguration: Kubernetes quantities, versions, feature gates, merging and validation.
+
+Private to the dataplane.node collection: names may change without notice.
+
+Pure functions over plain data (the parsed YAML, the host model's sections), so every rule is unit
+tested on literal values. Only load_config/dump_config need PyYAML, imported guarded: the module runs on
+the node, where the kubelet role installs python3-yaml first.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import math
+import re
+from fractions import Fraction
+
+from ansible_collections.dataplane.node.plugins.module_utils._parse import (
+    ParseError,
+    format_cpulist,
+    parse_cpulist,
+)
+
+try:
+    import yaml
+except ImportError:  # pragma: no cover - exercised on nodes without python3-yaml
+    yaml = None
+    HAS_YAML = False
+else:
+    HAS_YAML = True
+
+API_VERSION = 'kubelet.config.k8s.io/v1beta1'
+KIND = 'KubeletConfiguration'
+CPU_MANAGER_POLICIES = ('none', 'static')
+MEMORY_MANAGER_POLICIES = ('None', 'Static')
+TOPOLOGY_MANAGER_POLICIES = ('none', 'best-effort', 'restricted', 'single-numa-node')
+TOPOLOGY_MANAGER_SCOPES = ('container', 'pod')
+# kubelet's default hard eviction threshold for memory when evictionHard is not set at all
+# (pkg/kubelet/apis/config/v1beta1 defaults: memory.available<100Mi).
+DEFAULT_EVICTION_MEMORY = '100Mi'
+
+
+class KubeletConfigError(ValueError):
+    """Invalid request or configuration; .problems lists every one found."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        ValueError.__init__(self, '; '.join(self.problems))
+
+
+# ---------------------------------------------------------------- quantities
+
+# k8s.io/apimachinery/pkg/api/resource/quantity.go: <signedNumber><suffix>, suffix binary SI (Ki..Ei),
+# decimal SI (n, u, m, "", k, M, G, T, P, E) or a decimal exponent (e3, E-2).
+_BINARY = {'Ki': 2 ** 10, 'Mi': 2 ** 20, 'Gi': 2 ** 30, 'Ti': 2 ** 40, 'Pi': 2 ** 50, 'Ei': 2 ** 60}
+_DECIMAL = {'n': Fraction(1, 10 ** 9), 'u': Fraction(1, 10 ** 6), 'm': Fraction(1, 1000), '': 1,
+            'k': 10 ** 3, 'M': 10 ** 6, 'G': 10 ** 9, 'T': 10 ** 12, 'P': 10 ** 15, 'E': 10 ** 18}
+_QUANTITY_RE = re.compile(r'^([+-]?)(\d+(?:\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[eE][+-]?\d+|[numkMGTPE]?)$')
+
+
+def parse_quantity(value):
+    """A Kubernetes quantity as an exact Fraction: '1Gi' -> 1073741824, '100M' -> 10**8, '500m' -> 1/2.
+
+    YAML numbers (1024, 0.5) are accepted as plain numbers. '1GB', '1 Gi', '10%' are not quantities.
+    """
+    if isinstance(value, bool):
+        raise ParseError('not a Kubernetes quantity: %r' % (value,))
+    if isinstance(value, int):
+        return Fraction(value)
+    if isinstance(value, float):
+        return Fraction(str(value))
+    m = _QUANTITY_RE.match(str(value if value is not None else '').strip())
+    if not m:
+        raise ParseError('not a Kubernetes quantity: %r' % (value,))
+    sign, number, suffix = m.groups()
+    amount = Fraction(number if not number.startswith('.') else '0' + number)
+    if suffix in _BINARY:
+        amount *= _BINARY[suffix]
+    elif suffix[:1] in ('e', 'E'):
+        amount *= Fraction(10) ** int(suffix[1:])
+    else:
+        amount *= _DECIMAL[suffix]
+    return -amount if sign == '-' else amount
+
+
+def parse_memory(value):
+    """Bytes of a memory quantity, rounded up to a whole byte as Quantity.Value() does."""
+    return int(math.ceil(parse_quantity(value)))
+
+
+def format_memory(size):
+    """Shortest exact form: 1073741824 -> '1Gi', 10**8 -> '100M', 1536 -> '1536'."""
+    size = int(size)
+    if size:
+        for suffix in ('Ei', 'Pi', 'Ti', 'Gi', 'Mi', 'Ki'):
+            if size % _BINARY[suffix] == 0:
+                return '%d%s' % (size // _BINARY[suffix], suffix)
+        for suffix in ('E', 'P', 'T', 'G', 'M', 'k'):
+            if size % _DECIMAL[suffix] == 0:
+                return '%d%s' % (size // _DECIMAL[suffix], suffix)
+    return str(size)
+
+
+# ---------------------------------------------------------------- versions
+
+_VERSION_RE = re.compile(r'(?:^|\s|v)(\d+)\.(\d+)(?:\.(\d+))?')
+
+
+def parse_version(text):
+    """'Kubernetes v1.29.3' (kubelet --version), 'v1.29.3', '1.29' -> (1, 29, 3)."""
+    m = _VERSION_RE.search(str(text or ''))
+    if not m:
+        raise ParseError('not a Kubernetes version: %r' % (text,))
+    return int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+
+
+def format_version(version):
+    return '%d.%d' % tuple(version[:2])
+
+
+# ---------------------------------------------------------------- feature gates
+
+# Feature gates that matter for DPDK nodes, as data. Each stage: (stage, first minor, last minor or None
+# while current, default, locked). Versions are 1.<minor>. A gate used after the last stage of a removed
+# gate, or before its first stage, is unknown to that kubelet, which then refuses to start
+# ("unrecognized feature gate"); a locked gate cannot be set to the other value.
+# Sources: kubernetes/website content/en/docs/reference/command-line-tools-reference/feature-gates/<Name>.md
+# (front matter "stages", "removed", "locked"), read 2026; and the removed-gates table
+# https://kubernetes.io/docs/reference/command-line-tools-reference/feature-gates-removed/
+FEATURE_GATES = {
+    # HugePages.md: alpha 1.8-1.9, beta 1.10-1.13, GA 1.14-1.16, removed.
+    'HugePages': {'stages': [('alpha', 8, 9, False, False), ('beta', 10, 13, True, False),
+                             ('ga', 14, 16, True, False)], 'removed': True},
+    # HugePageStorageMediumSize.md: alpha 1.18, beta 1.19-1.21, GA 1.22-1.24, removed.
+    'HugePageStorageMediumSize': {'stages': [('alpha', 18, 18, False, False), ('beta', 19, 21, True, False),
+                                             ('ga', 22, 24, True, False)], 'removed': True},
+    # SizeMemoryBackedVolumes.md: alpha 1.20-1.21, beta 1.22-1.31, GA 1.32 locked true (not removed yet).
+    'SizeMemoryBackedVolumes': {'stages': [('alpha', 20, 21, False, False), ('beta', 22, 31, True, False),
+                                           ('ga', 32, None, True, True)], 'removed': False},
+    # MemoryManager.md: alpha 1.21, beta 1.22-1.31, GA 1.32 locked true.
+    'MemoryManager': {'stages': [('alpha', 21, 21, False, False), ('beta', 22, 31, True, False),
+                                 ('ga', 32, None, True, True)], 'removed': False},
+    # CPUManager.md: alpha 1.8-1.9, beta 1.10-1.25, GA 1.26 (the page gives no lock and no removal).
+    'CPUManager': {'stages': [('alpha', 8, 9, False, False), ('beta', 10, 25, True, False),
+                              ('ga', 26, None, True, False)], 'removed': False},
+    # TopologyManager.md: alpha 1.16-1.17, beta 1.18-1.26, GA 1.27-1.28, removed.
+    'TopologyManager': {'stages': [('alpha', 16, 17, False, False), ('beta', 18, 26, True, False),
+                                   ('ga', 27, 28, True, False)], 'removed': True},
+}
+
+# --config-dir drop-ins (KEP-3983, kubernetes/website PR 45665 and the v1.35 GA blog post): alpha in 1.28 and
+# 1.29, where the kubelet also needs the environment variable KUBELET_CONFIG_DROPIN_DIR_ALPHA (any value) or it
+# refuses --config-dir; beta from 1.30 (KubeletConfigDropInDir on by default); GA in 1.35. Every drop-in must
+# carry apiVersion and kind (kubernetes issue 124796); files ending in .conf are merged in name order,
+# structures field by field, lists replaced whole.
+DROPIN_MIN_VERSION = (1, 28)
+DROPIN_ALPHA_LAST = (1, 29)
+
+
+def gate_stage(name, version):
+    """The stage of a known gate in a kubelet version: a stage tuple, 'removed', 'future', or None (unknown gate)."""
+    gate = FEATURE_GATES.get(name)
+    if gate is None:
+        return None
+    minor = version[1] if version[0] == 1 else 10 ** 6
+    stages = gate['stages']
+    if minor < stages[0][1]:
+        return 'future'
+    for stage in stages:
+        if stage[2] is None or minor <= stage[2]:
+            return stage
+    return 'removed' if gate['removed'] else stages[-1]
+
+
+def gate_enabled(gates, name, version):
+    """Whether a gate is on in a kubelet version, given the configured featureGates (default otherwise)."""
+    stage = gate_stage(name, version)
+    if name in (gates or {}):
+        return bool(gates[name])
+    return isinstance(stage, tuple) and stage[3]
+
+
+def gate_problems(gates, version):
+    """Problems and notes for the configured featureGates of a kubelet version."""
+    problems, notes = [], []
+    for name, value in sorted((gates or {}).items()):
+        if not isinstance(value, bool):
+            problems.append('featureGates %s: %r is not true or false' % (name, value))
+            continue
+        stage = gate_stage(name, version)
+        v = format_version(version)
+        if stage is None:
+            notes.append('featureGates %s: not in the collection\'s table, not checked against kubelet %s' % (name, v))
+        elif stage == 'future':
+            problems.append('featureGates %s does not exist yet in kubelet %s (from 1.%d): kubelet refuses to start '
+                            'with an unrecognized gate' % (name, v, FEATURE_GATES[name]['stages'][0][1]))
+        elif stage == 'removed':
+            problems.append('featureGates %s was removed after Kubernetes 1.%d: kubelet %s refuses to start with it; '
+                            'remove it from featureGates' % (name, FEATURE_GATES[name]['stages'][-1][2], v))
+        elif stage[4] and value != stage[3]:
+            problems.append('featureGates %s is GA and locked to %s since 1.%d: kubelet %s refuses %s=%s'
+                            % (name, str(stage[3]).lower(), stage[1], v, name, str(value).lower()))
+    return problems, notes
+
+
+# ---------------------------------------------------------------- YAML and merging
+
+class ConfigFileError(ValueError):
+    """A config file that is not YAML or not a KubeletConfiguration: left untouched."""
+
+
+def load_config(text, where):
+    """Parse a KubeletConfiguration document; empty text gives a new one. Raises ConfigFileError."""
+    if text is None or not text.strip():
+        return {'apiVersion': API_VERSION, 'kind': KIND}
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigFileError('%s is not valid YAML, left untouched: %s' % (where, ' '.join(str(exc).split())))
+    if not isinstance(data, dict):
+        raise ConfigFileError('%s is not a KubeletConfiguration (a YAML mapping is expected, found %s), left untouched'
+                              % (where, type(data).__name__))
+    if data.get('kind') != KIND or data.get('apiVersion') != API_VERSION:
+        raise ConfigFileError('%s is not a KubeletConfiguration (kind %r, apiVersion %r; expected kind %s, apiVersion '
+                              '%s), left untouched' % (where, data.get('kind'), data.get('apiVersion'), KIND, API_VERSION))
+    return data
+
+
+def dump_config(data, header=None):
+    text = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    return (header or '') + text
+
+
+def merge(base, settings):
+    """JSON merge patch (RFC 7386) of settings into a copy of base: mappings merge key by key, lists and
+    scalars replace, a None value removes the key. Keys keep their order; new keys come last."""
+    result = copy.deepcopy(base)
+    for key, value in settings.items():
+        if value is None:
+            result.pop(key, None)
+        elif isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        elif isinstance(value, dict):
+            result[key] = merge({}, value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def overlay(base, dropin):
+    """How kubelet merges a --config-dir drop-in over the config: structures field by field, lists whole."""
+    result = copy.deepcopy(base)
+    for key, value in dropin.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = overlay(result[key], value)
+        else:
+            result[key] = copy.deepcopy(value)
+    return result
+
+
+def normalize_settings(settings):
+    """Values kubelet wants as strings even when YAML or Jinja made them numbers (reservedSystemCPUs: 0)."""
+    settings = copy.deepcopy(settings or {})
+    if isinstance(settings.get('reservedSystemCPUs'), int) and not isinstance(settings['reservedSystemCPUs'], bool):
+        settings['reservedSystemCPUs'] = str(settings['reservedSystemCPUs'])
+    return settings
+
+
+def overridden_keys(ours, later, prefix=''):
+    """Keys we set that a later drop-in sets to something else (dotted paths)."""
+    found = []
+    for key, value in ours.items():
+        if key in ('apiVersion', 'kind') or key not in later:
+            continue
+        if isinstance(value, dict) and isinstance(later[key], dict):
+            found.extend(overridden_keys(value, later[key], prefix + key + '.'))
+        elif later[key] != value:
+            found.append(prefix + key)
+    return found
+
+
+# ---------------------------------------------------------------- validation
+
+def _reserved_memory(config, where):
+    """kubeReserved/systemReserved memory (0 when unset) or a problem."""
+    value = (config.get(where) or {}).get('memory')
+    if value is None:
+        return 0, None
+    try:
+        return parse_memory(value), None
+    except ParseError as exc:
+        return None, '%s memory: %s' % (where, exc)
+
+
+def _eviction_memory(config):
+    eviction = config.get('evictionHard')
+    if eviction is None:
+        return parse_memory(DEFAULT_EVICTION_MEMORY), None
+    value = eviction.get('memory.available')
+    if value is None:
+        # A set evictionHard replaces kubelet's defaults: no memory.available threshold.
+        return 0, None
+    if isinstance(value, str) and value.strip().endswith('%'):
+        return None, ('evictionHard memory.available is a percentage (%s): give an absolute quantity (e.g. 100Mi) so '
+                      'reservedMemory can be checked against it' % value.strip())
+    try:
+        return parse_memory(value), None
+    except ParseError as exc:
+        return None, 'evictionHard memory.available: %s' % exc
+
+
+def _has_cpu(config, where):
+    value = (config.get(where) or {}).get('cpu')
+    if value is None:
+        return False, None
+    try:
+        return parse_quantity(value) > 0, None
+    except ParseError as exc:
+        return False, '%s cpu: %s' % (where, exc)
+
+
+def validate(config, host_cpus, host_numa, isolated, version):
+    """Every problem of an effective KubeletConfiguration on this host, and notes.
+
+    host_cpus/host_numa: the host model's cpus()/numa() sections. isolated: list of CPU ids isolated from the
+    scheduler (kernel or parameter). version: (major, minor, patch) or None (version rules skipped).
+    """
+    problems, notes = [], []
+    gates = config.get('featureGates') or {}
+    if not isinstance(gates, dict):
+        problems.append('featureGates must be a mapping of gate names to true or false')
+        gates = {}
+
+    # CPU manager and reserved CPUs
+    cpu_policy = config.get('cpuManagerPolicy', 'none')
+    if cpu_policy not in CPU_MANAGER_POLICIES:
+        problems.append('cpuManagerPolicy %r is not one of %s' % (cpu_policy, ', '.join(CPU_MANAGER_POLICIES)))
+    reserved = []
+    reserved_text = config.get('reservedSystemCPUs')
+    if reserved_text not in (None, ''):
+        try:
+            reserved = parse_cpulist(str(reserved_text))
+        except ParseError as exc:
+            problems.append('reservedSystemCPUs: %s' % exc)
+    online = host_cpus.get('online') or []
+    if reserved and online:
+        missing = sorted(set(reserved) - set(online))
+        if missing:
+            problems.append('reservedSystemCPUs %s: CPUs %s do not exist on this host (online: %s)'
+                            % (reserved_text, format_cpulist(missing), format_cpulist(online)))
+    if isolated and online:
+        missing = sorted(set(isolated) - set(online))
+        if missing:
+            problems.append('isolated CPUs %s: CPUs %s do not exist on this host (online: %s)'
+                            % (format_cpulist(isolated), format_cpulist(missing), format_cpulist(online)))
+    overlap = sorted(set(reserved) & set(isolated or []))
+    if overlap:
+        problems.append('reservedSystemCPUs %s overlaps the isolated CPUs %s on %s: reserved CPUs run the system and '
+                        'kubelet, isolated CPUs are for DPDK poll-mode threads'
+                        % (reserved_text, format_cpulist(isolated), format_cpulist(overlap)))
+    if reserved and online and not sorted(set(online) - set(reserved)):
+        problems.append('reservedSystemCPUs %s takes every online CPU: none is left for pods' % reserved_text)
+    if cpu_policy == 'static':
+        kube_cpu, problem = _has_cpu(config, 'kubeReserved')
+        if problem:
+            problems.append(problem)
+        system_cpu, problem = _has_cpu(config, 'systemReserved')
+        if problem:
+            problems.append(problem)
+        if not (reserved or kube_cpu or system_cpu):
+            problems.append('cpuManagerPolicy static needs reserved CPUs: set reservedSystemCPUs (or a cpu quantity in '
+                            'kubeReserved or systemReserved)')
+
+    # Memory manager: reservedMemory per NUMA node must sum to what Node Allocatable reserves.
+    memory_policy = config.get('memoryManagerPolicy', 'None')
+    if memory_policy not in MEMORY_MANAGER_POLICIES:
+        problems.append('memoryManagerPolicy %r is not one of %s (case matters)'
+                        % (memory_policy, ', '.join(MEMORY_MANAGER_POLICIES)))
+    reserved_memory = config.get('reservedMemory') or []
+    if memory_policy == 'Static' and not reserved_memory:
+        problems.append('memoryManagerPolicy Static needs reservedMemory (memory reserved per NUMA node)')
+    if reserved_memory:
+        problems.extend(_reserved_memory_problems(config, reserved_memory, host_numa, memory_policy))
+
+    # Topology manager
+    policy = config.get('topologyManagerPolicy')
+    if policy is not None and policy not in TOPOLOGY_MANAGER_POLICIES:
+        problems.append('topologyManagerPolicy %r is not one of %s' % (policy, ', '.join(TOPOLOGY_MANAGER_POLICIES)))
+    scope = config.get('topologyManagerScope')
+    if scope is not None and scope not in TOPOLOGY_MANAGER_SCOPES:
+        problems.append('topologyManagerScope %r is not one of %s' % (scope, ', '.join(TOPOLOGY_MANAGER_SCOPES)))
+
+    if version is None:
+        notes.append('kubelet version unknown: feature gates and version rules not checked')
+        return problems, notes
+    gate_p, gate_n = gate_problems(gates, version)
+    problems.extend(gate_p)
+    notes.extend(gate_n)
+    v = format_version(version)
+    if memory_policy == 'Static':
+        if version[:2] < (1, 21):
+            problems.append('memoryManagerPolicy Static needs kubelet 1.21 or later (kubelet %s)' % v)
+        elif not gate_enabled(gates, 'MemoryManager', version):
+            problems.append('memoryManagerPolicy Static needs the MemoryManager feature gate in kubelet %s (alpha in '
+                            '1.21: set featureGates MemoryManager: true)' % v)
+    if cpu_policy == 'static' and version[:2] < (1, 26) and not gate_enabled(gates, 'CPUManager', version):
+        problems.append('cpuManagerPolicy static needs the CPUManager feature gate in kubelet %s' % v)
+    if policy not in (None, 'none') and version[:2] < (1, 27):
+        if version[:2] < (1, 16):
+            problems.append('topologyManagerPolicy needs kubelet 1.16 or later (kubelet %s)' % v)
+        elif not gate_enabled(gates, 'TopologyManager', version):
+            problems.append('topologyManagerPolicy %s needs the TopologyManager feature gate in kubelet %s'
+                            % (policy, v))
+    return problems, notes
+
+
+def _reserved_memory_problems(config, reserved_memory, host_numa, memory_policy):
+    problems = []
+    if not isinstance(reserved_memory, list):
+        return ['reservedMemory must be a list of {numaNode, limits} entries']
+    node_ids = host_numa.get('node_ids') or []
+    seen = set()
+    total = 0
+    complete = True
+    for index, entry in enumerate(reserved_memory):
+        if not isinstance(entry, dict) or not isinstance(entry.get('numaNode'), int) \
+                or isinstance(entry.get('numaNode'), bool):
+            problems.append('reservedMemory[%d]: numaNode must be a NUMA node id' % index)
+            complete = False
+            continue
+        node = entry['numaNode']
+        if node in seen:
+            problems.append('reservedMemory: NUMA node %d is listed twice' % node)
+        seen.add(node)
+        if node_ids and node not in node_ids:
+            problems.append('reservedMemory: NUMA node %d does not exist on this host (nodes: %s)'
+                            % (node, ', '.join(str(n) for n in node_ids)))
+        limits = entry.get('limits') or {}
+        for resource, value in sorted(limits.items()):
+            try:
+                size = parse_memory(value)
+            except ParseError as exc:
+                problems.append('reservedMemory node %d %s: %s' % (node, resource, exc))
+                complete = complete and resource != 'memory'
+                continue
+            if resource == 'memory':
+                total += size
+            elif resource.startswith('hugepages-') and size:
+                # The memory manager validates hugepages reservations against reserved hugepages that
+                # Node Allocatable does not have: a non-zero entry fails kubelet's validation.
+                problems.append('reservedMemory node %d %s is %s: kubelet accepts only 0 for hugepages (keep the '
+                                'system\'s hugepages out of the pools instead)' % (node, resource, value))
+    kube, problem_k = _reserved_memory(config, 'kubeReserved')
+    system, problem_s = _reserved_memory(config, 'systemReserved')
+    eviction, problem_e = _eviction_memory(config)
+    for problem in (problem_k, problem_s, problem_e):
+        if problem:
+            problems.append(problem)
+    if complete and None not in (kube, system, eviction) and memory_policy == 'Static':
+        wanted = kube + system + eviction
+        if total != wanted:
+            problems.append('reservedMemory memory sums to %s, but kubeReserved + systemReserved + evictionHard '
+                            'memory.available = %s (%s + %s + %s): kubelet refuses to start unless they are equal'
+                            % (format_memory(total), format_memory(wanted), format_memory(kube),
+                               format_memory(system), format_memory(eviction)))
+    return problems
+
+
+# ---------------------------------------------------------------- what a change needs
+
+def state_reset_reasons(before, after):
+    """Why kubelet's CPU/memory manager state files must go (kubelet stopped first), comparing effective configs.
+
+    A changed policy makes kubelet refuse its checkpoint (cpu_manager_state/memory_manager_state) and crash-loop.
+    Under the static policies the checkpoint also records the reserved CPUs and per-node reserved memory, which
+    kubelet checks at start, so a change of those needs the same reset.
+    """
+    reasons = []
+    if before.get('cpuManagerPolicy', 'none') != after.get('cpuManagerPolicy', 'none'):
+        reasons.append('cpuManagerPolicy %s -> %s' % (before.get('cpuManagerPolicy', 'none'),
+                                                      after.get('cpuManagerPolicy', 'none')))
+    elif after.get('cpuManagerPolicy') == 'static' and \
+            str(before.get('reservedSystemCPUs', '')) != str(after.get('reservedSystemCPUs', '')):
+        reasons.append('reservedSystemCPUs changed under the static CPU manager policy')
+    if before.get('memoryManagerPolicy', 'None') != after.get('memoryManagerPolicy', 'None'):
+        reasons.append('memoryManagerPolicy %s -> %s' % (before.get('memoryManagerPolicy', 'None'),
+                                                         after.get('memoryManagerPolicy', 'None')))
+    elif after.get('memoryManagerPolicy') == 'Static' and before.get('reservedMemory') != after.get('reservedMemory'):
+        reasons.append('reservedMemory changed under the Static memory manager policy')
+    return reasons
+
+
+def state_files(reasons):
+    """The checkpoint files under /var/lib/kubelet to remove for these reasons."""
+    files = []
+    if any(r.startswith(('cpuManagerPolicy', 'reservedSystemCPUs')) for r in reasons):
+        files.append('cpu_manager_state')
+    if any(r.startswith(('memoryManagerPolicy', 'reservedMemory')) for r in reasons):
+        files.append('memory_manager_state')
+    return files
