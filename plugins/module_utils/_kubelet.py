@@ -184,6 +184,12 @@ def gate_enabled(gates, name, version):
     return isinstance(stage, tuple) and stage[3]
 
 
+def _locked(name, version):
+    """A gate locked in this version: setting it otherwise is already a gate problem."""
+    stage = gate_stage(name, version)
+    return isinstance(stage, tuple) and stage[4]
+
+
 def gate_problems(gates, version):
     """Problems and notes for the configured featureGates of a kubelet version."""
     problems, notes = [], []
@@ -220,7 +226,12 @@ def load_config(text, where):
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigFileError('%s is not valid YAML, left untouched: %s' % (where, ' '.join(str(exc).split())))
+        mark = getattr(exc, 'problem_mark', None)
+        if mark is not None and getattr(exc, 'problem', None):
+            detail = 'line %d, column %d: %s' % (mark.line + 1, mark.column + 1, exc.problem)
+        else:
+            detail = ' '.join(str(exc).split())
+        raise ConfigFileError('%s is not valid YAML, left untouched: %s' % (where, detail))
     if not isinstance(data, dict):
         raise ConfigFileError('%s is not a KubeletConfiguration (a YAML mapping is expected, found %s), left untouched'
                               % (where, type(data).__name__))
@@ -230,8 +241,20 @@ def load_config(text, where):
     return data
 
 
+if HAS_YAML:
+    class _GoStyleDumper(yaml.SafeDumper):
+        """Quotes the way kubeadm's Go YAML encoder does: double quotes where quoting is needed ("", "0")."""
+
+        def choose_scalar_style(self):
+            style = yaml.SafeDumper.choose_scalar_style(self)
+            return '"' if style == "'" else style
+else:  # pragma: no cover
+    _GoStyleDumper = None
+
+
 def dump_config(data, header=None):
-    text = yaml.safe_dump(data, default_flow_style=False, sort_keys=False, allow_unicode=True)
+    """YAML text in kubeadm's layout: block style, keys in their order, lists not indented under their key."""
+    text = yaml.dump(data, Dumper=_GoStyleDumper, default_flow_style=False, sort_keys=False, allow_unicode=True)
     return (header or '') + text
 
 
@@ -404,7 +427,7 @@ def validate(config, host_cpus, host_numa, isolated, version):
     if memory_policy == 'Static':
         if version[:2] < (1, 21):
             problems.append('memoryManagerPolicy Static needs kubelet 1.21 or later (kubelet %s)' % v)
-        elif not gate_enabled(gates, 'MemoryManager', version):
+        elif not gate_enabled(gates, 'MemoryManager', version) and not _locked('MemoryManager', version):
             problems.append('memoryManagerPolicy Static needs the MemoryManager feature gate in kubelet %s (alpha in '
                             '1.21: set featureGates MemoryManager: true)' % v)
     if cpu_policy == 'static' and version[:2] < (1, 26) and not gate_enabled(gates, 'CPUManager', version):

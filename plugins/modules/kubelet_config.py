@@ -35,8 +35,8 @@ requirements:
 options:
   settings:
     description:
-      - KubeletConfiguration fields (camelCase, as in the file), merged as a JSON merge patch (RFC 7386):
-        mappings merge key by key, lists and scalars replace, a V(null) value removes the key.
+      - "KubeletConfiguration fields (camelCase, as in the file), merged as a JSON merge patch (RFC 7386):
+        mappings merge key by key, lists and scalars replace, a V(null) value removes the key."
       - In O(mode=dropin), the drop-in's whole content (nulls are left out).
     type: dict
     required: true
@@ -71,25 +71,13 @@ options:
     description: Copy the file to a timestamped backup before changing it.
     type: bool
     default: true
-  root:
-    description: Host root to read and write under; any other value than V(/) is for tests in check mode only.
-    type: path
-    default: /
-attributes:
-  check_mode:
-    support: full
-    description: Validates and reports the change and the diff without writing.
-  diff_mode:
-    support: full
-    description: Shows the file (or drop-in) text before and after.
-  platform:
-    platforms: linux
-    support: full
-    description: Linux nodes running kubelet.
+extends_documentation_fragment:
+  - dataplane.node.node
 notes:
-  - PyYAML does not keep comments, blank lines or quoting style. In O(mode=file) a changed file is written without the
-    comments it had (keys keep their order; new keys come last); the diff shows what goes. An unchanged file is not
-    rewritten. O(mode=dropin) leaves the kubeadm file byte for byte as it is.
+  - PyYAML does not keep comments, blank lines or quotes that were not needed. In O(mode=file) a changed file is
+    written without the comments it had; keys keep their order, new keys come last, and strings are double-quoted only
+    where YAML needs it, as kubeadm writes them (a kubeadm-written file keeps every byte). The diff shows what goes.
+    An unchanged file is not rewritten. O(mode=dropin) leaves the kubeadm file as it is.
   - "In kubelet 1.28 and 1.29 C(--config-dir) is alpha: kubelet also needs the environment variable
     C(KUBELET_CONFIG_DROPIN_DIR_ALPHA) (any value), or it refuses to start. From 1.30 it is beta and on by default,
     GA in 1.35."
@@ -193,6 +181,8 @@ from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import backup_path, write_atomic
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._module import (
+    ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._kubelet import (
     API_VERSION,
     DROPIN_ALPHA_LAST,
@@ -316,7 +306,7 @@ def main():
             version=dict(type='str'),
             isolated_cpus=dict(type='str'),
             backup=dict(type='bool', default=True),
-            root=dict(type='path', default='/'),
+            root=ROOT_ARG,
         ),
         supports_check_mode=True,
     )
@@ -325,9 +315,7 @@ def main():
                          ' On the node: install python3-yaml (the dataplane.node.kubelet role does).',
                          exception=YAML_IMPORT_ERROR)
     params = module.params
-    root = params['root']
-    if os.path.abspath(root) != '/' and not module.check_mode:
-        module.fail_json(msg='root=%s is for tests in check mode only' % root)
+    root = refuse_test_root_outside_check_mode(module)
     params['settings'] = normalize_settings(params['settings'])
 
     try:

@@ -48,7 +48,8 @@ def test_molecule_scenario(scenario):
     log = os.path.join(REPO, 'tests', 'output', 'molecule-%s.log' % scenario)
     molecule = os.path.join(os.path.dirname(sys.executable), 'molecule')
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'),
-               ANSIBLE_FORCE_COLOR='0', PY_COLORS='0', NO_COLOR='1')
+               ANSIBLE_FORCE_COLOR='0', PY_COLORS='0', NO_COLOR='1',
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
     with open(log, 'w') as out:
         try:
             proc = subprocess.run([molecule, 'test', '-s', scenario], cwd=REPO, env=env, stdout=out,
