@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_INJECT_FACT_VARS := False
 export ANSIBLE_PYTHON_INTERPRETER := $(PY)
 
-.PHONY: setup demo test test-unit sanity lint test-vm bench clean
+.PHONY: setup setup-vagrant demo test test-all test-unit sanity lint test-vm test-vm-all bench clean
 
 setup:
 	scripts/bootstrap.sh
@@ -31,9 +31,20 @@ lint:
 	cd .build/collections/ansible_collections/dataplane/node && antsibull-docs lint-collection-docs --plugin-docs .
 	antsibull-changelog lint
 
-# Every VM test: the testbed's own checks, then each Molecule scenario (DATAPLANE_SCENARIOS narrows them).
+# VM tests: the testbed's own checks and the combined Molecule scenario (what CI runs, ~20 min on 2 cores).
+CI_SCENARIOS ?= default
 test-vm:
+	DATAPLANE_SCENARIOS="$(CI_SCENARIOS)" $(PY) -m pytest -v -rs tests/vm
+
+# Every scenario, the Vagrant one included (needs `make setup-vagrant`; ~15 min more).
+test-vm-all:
 	$(PY) -m pytest -v -rs tests/vm
+
+# The whole suite with every scenario: one command for all of it.
+test-all: setup setup-vagrant test-unit sanity lint test-vm-all
+
+setup-vagrant: setup
+	scripts/setup-vagrant.sh
 
 bench: setup
 	$(PY) tests/bench/bench_facts.py --write docs/benchmarks.md

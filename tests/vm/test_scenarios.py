@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Run the Molecule scenarios on the QEMU testbed, one at a time (2 cores: never two VM suites at once).
 
-Which scenarios: DATAPLANE_SCENARIOS (space separated), default: every molecule/<name>/molecule.yml.
+Which scenarios: DATAPLANE_SCENARIOS (space separated), default: every molecule/<name>/molecule.yml
+(`make test-vm` runs the CI set, `make test-vm-all` every scenario).
 Each run logs to tests/output/molecule-<name>.log; a failure shows the log's tail and its path.
 Skipped, with the reason, where QEMU with the igb device is missing.
 """
@@ -13,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -34,6 +36,16 @@ def scenarios():
     return sorted(n for n in os.listdir(MOLECULE_DIR) if os.path.exists(os.path.join(MOLECULE_DIR, n, 'molecule.yml')))
 
 
+def scenario_preflight(scenario):
+    """None, or why this machine cannot run the scenario (reported as a skip)."""
+    reason = testbed.preflight()
+    if reason or scenario != 'vagrant':
+        return reason
+    if not shutil.which('vagrant') or not os.path.exists('/var/run/libvirt/libvirt-sock'):
+        return 'Vagrant with libvirt is not set up here: run `make setup-vagrant` (scripts/setup-vagrant.sh)'
+    return None
+
+
 def tail(path, lines=80):
     with open(path, errors='replace') as handle:
         return ''.join(handle.readlines()[-lines:])
@@ -41,7 +53,7 @@ def tail(path, lines=80):
 
 @pytest.mark.parametrize('scenario', scenarios())
 def test_molecule_scenario(scenario):
-    reason = testbed.preflight()
+    reason = scenario_preflight(scenario)
     if reason:
         pytest.skip(reason)
     os.makedirs(os.path.join(REPO, 'tests', 'output'), exist_ok=True)
