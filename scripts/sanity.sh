@@ -13,5 +13,6 @@ mkdir -p "$dest"
 "$py" "$repo/scripts/ansible-test-offline.py"
 cd "$dest"
 git init -q && git add -A >/dev/null   # ansible-test lists a collection's files through git when present
-export PATH="$(dirname "$py"):$PATH"
+venv_bin=$(dirname "$py")
+export PATH="$venv_bin:$PATH"
 exec "$(dirname "$py")/ansible-test" sanity --local --requirements --python "$("$py" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" "$@"
