@@ -20,8 +20,9 @@ command -v apt-get >/dev/null || die "apt-get not found: this script is for Debi
 command -v "$PY" >/dev/null || die "$PY not found"
 
 # 1. QEMU with igb comes first: the scenario's guest needs it and apt's QEMU 7.2 lacks it.
-command -v qemu-system-x86_64 >/dev/null && command -v qemu-img >/dev/null \
-  || die "qemu-system-x86_64/qemu-img missing: install QEMU 10 from bookworm-backports (docs/testing.md)"
+if ! command -v qemu-system-x86_64 >/dev/null || ! command -v qemu-img >/dev/null; then
+  die "qemu-system-x86_64/qemu-img missing: install QEMU 10 from bookworm-backports (docs/testing.md)"
+fi
 qemu-system-x86_64 -device help 2>/dev/null | grep -q '"igb"' \
   || die "qemu-system-x86_64 has no igb device: install QEMU 10 from bookworm-backports (docs/testing.md)"
 
@@ -53,8 +54,11 @@ for key in user group; do
     conf_changed=1
   fi
 done
-[ "$conf_changed" = 1 ] && say "set user/group = \"root\" in $QEMU_CONF" \
-  || say "$QEMU_CONF already has user/group = \"root\""
+if [ "$conf_changed" = 1 ]; then
+  say "set user/group = \"root\" in $QEMU_CONF"
+else
+  say "$QEMU_CONF already has user/group = \"root\""
+fi
 
 # 4. Daemons (no systemd here). A libvirtd started before the qemu.conf change is restarted.
 running() { pgrep -x "$1" >/dev/null 2>&1; }

@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import shutil
 import subprocess
 import sys
 
@@ -41,9 +40,9 @@ def scenario_preflight(scenario):
     reason = testbed.preflight()
     if reason or scenario != 'vagrant':
         return reason
-    if not shutil.which('vagrant') or not os.path.exists('/var/run/libvirt/libvirt-sock'):
-        return 'Vagrant with libvirt is not set up here: run `make setup-vagrant` (scripts/setup-vagrant.sh)'
-    return None
+    import vagrant_box  # pylint: disable=import-outside-toplevel
+    reason = vagrant_box.preflight()
+    return 'vagrant scenario (run `make setup-vagrant`): %s' % reason if reason else None
 
 
 def tail(path, lines=80):
