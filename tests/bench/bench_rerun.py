@@ -42,8 +42,8 @@ def run_site(inventory):
     if proc.returncode != 0:
         raise SystemExit('site playbook failed (rc=%d): %s' % (proc.returncode, json.dumps(report['stats'])))
     tasks = [t for play in report['plays'] for t in play['tasks']]
-    reboots = sum(1 for t in tasks for r in t['hosts'].values()
-                  if t['task']['name'] == 'Reboot' and r.get('rebooted'))
+    # ansible.builtin.reboot is the only module that returns 'rebooted'.
+    reboots = sum(1 for t in tasks for r in t['hosts'].values() if r.get('rebooted') is True)
     stats = list(report['stats'].values())[0]
     executed = sum(1 for t in tasks for r in t['hosts'].values() if not r.get('skipped'))
     return seconds, stats, reboots, executed
