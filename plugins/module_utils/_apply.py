@@ -45,9 +45,10 @@ def backup_path(path, stamp=None):
     return '%s.%s.dataplane-node.bak' % (path, stamp or time.strftime('%Y%m%d-%H%M%S'))
 
 
-def apply_files_then_commands(root, files, commands, run):
+def apply_files_then_commands(root, files, commands, run, modes=None):
     """files: {rel path: text or None (remove)}; commands: [argv]. Returns a record of what was done.
 
+    modes: {rel path: mode} for new files (existing ones keep theirs).
     Every existing file is copied to a backup first. If a command fails, each file is put back
     (restored from its backup, or removed when it did not exist) and ApplyError is raised with
     the command's output; the boot loader's own config stays as the failed tool left it, which
@@ -69,7 +70,7 @@ def apply_files_then_commands(root, files, commands, run):
             if os.path.exists(path):
                 os.unlink(path)
         else:
-            write_atomic(path, text)
+            write_atomic(path, text, (modes or {}).get(rel, 0o644))
         record['files'].append(path)
     for argv in commands:
         rc, out, err = run(argv)

@@ -24,8 +24,25 @@ from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import
     key_of,
 )
 from ansible_collections.dataplane.node.plugins.module_utils._parse import (
+    parse_mounts,
     parse_shell_assignments,
     tokenize_cmdline,
+)
+from ansible_collections.dataplane.node.plugins.module_utils._trial_boot import (
+    STATE_FILE,
+    TRIAL_ID,
+    TrialError,
+    bls_entry_text,
+    grub_d_script,
+    grubenv_problem,
+    linux_line,
+    parse_grub_menu,
+    parse_grubenv,
+    resolve_default,
+    state_text,
+    supports_next_entry,
+    trial_args,
+    trial_menuentry,
 )
 
 DROPIN_NAME = '99-dataplane-node.cfg'
@@ -41,16 +58,27 @@ class BootLoaderError(Exception):
 class Plan:
     """What a change does: files (rel path -> new text, None = remove) then commands, in order."""
 
-    def __init__(self, before, after, files=None, commands=None, notes=None):
+    def __init__(self, before, after, files=None, commands=None, notes=None, modes=None):
         self.before = before
         self.after = after
         self.files = files or {}
+        self.modes = modes or {}
         self.commands = commands or []
         self.notes = notes or []
 
     @property
     def changed(self):
         return bool(self.files or self.commands)
+
+    def then(self, other):
+        """This plan followed by another: files merged, commands in order, each once."""
+        files = dict(self.files)
+        files.update(other.files)
+        commands = list(self.commands)
+        commands += [c for c in other.commands if c not in commands]
+        modes = dict(self.modes)
+        modes.update(other.modes)
+        return Plan(self.before, self.after, files, commands, self.notes + other.notes, modes)
 
 
 def flavour_for(loader, fs, run, firmware):
@@ -99,6 +127,68 @@ class _GrubDefaultFile:
         new_linux = edit(linux, present, absent)
         return ' '.join(new_linux), ' '.join(new_default)
 
+    # ------------------------------------------------------------ trial boot (one-time entry)
+    GRUB_DIR = 'boot/grub2'
+    REBOOT_TOOL = 'grub2-reboot'
+    EDITENV_TOOL = 'grub2-editenv'
+    TRIAL_FILE = 'etc/grub.d/42_dataplane_node_trial'
+
+    def grubenv(self):
+        return parse_grubenv(self.fs.read(self.GRUB_DIR + '/grubenv'))
+
+    def trial_refusal(self):
+        """None, or why this host cannot boot an entry once."""
+        cfg = self.fs.read(self._menu_cfg())
+        if cfg is None:
+            return '/%s is missing: cannot find the default boot entry' % self._menu_cfg()
+        if not supports_next_entry(cfg):
+            return '/%s does not honour next_entry (grub-reboot): no one-time boot possible' % self._menu_cfg()
+        return grubenv_problem(parse_mounts(self.fs.read('proc/mounts')), '/' + self.GRUB_DIR)
+
+    def trial_staged(self):
+        return self.grubenv().get('next_entry') == TRIAL_ID
+
+    def trial_exists(self):
+        return self.fs.exists(self.TRIAL_FILE) or self.fs.exists(STATE_FILE) or self.trial_staged()
+
+    def trial_plan(self, present, absent, panic, state):
+        """Files and commands that stage a one-time boot of the default entry with the edited arguments."""
+        reason = self.trial_refusal()
+        if reason:
+            raise TrialError('trial mode is not possible here: %s' % reason)
+        entry = resolve_default(parse_grub_menu(self.fs.read(self._menu_cfg())),
+                                self._grub_default(), self.grubenv().get('saved_entry'))
+        args = trial_args(linux_line(entry)[3], present, absent, panic)
+        files = self._trial_files(entry, args, state)
+        commands = ([self._regenerate()] if self.TRIAL_FILE in files else []) + [[self.REBOOT_TOOL, TRIAL_ID]]
+        if self.trial_staged() and all(self.fs.read(rel) == text for rel, text in files.items()):
+            files, commands = {}, []  # staged already, same entry
+        return Plan(entry.title, args, files=files, commands=commands, modes={self.TRIAL_FILE: 0o755},
+                    notes=['one-time boot entry %s; next_entry=%s in /%s/grubenv' % (TRIAL_ID, TRIAL_ID, self.GRUB_DIR)])
+
+    def _trial_files(self, entry, args, state):
+        return {self.TRIAL_FILE: grub_d_script(trial_menuentry(entry, args)), STATE_FILE: state_text(state)}
+
+    def trial_cleanup(self):
+        """Remove the one-time entry and its state; clear next_entry if it still points at it."""
+        files = dict((rel, None) for rel in (self.TRIAL_FILE, STATE_FILE) if self.fs.exists(rel))
+        commands = []
+        if self.TRIAL_FILE in files and self._cleanup_needs_regenerate():
+            commands.append(self._regenerate())
+        if self.trial_staged():
+            commands.append([self.EDITENV_TOOL, '/%s/grubenv' % self.GRUB_DIR, 'unset', 'next_entry'])
+        return Plan(None, None, files=files, commands=commands)
+
+    def _cleanup_needs_regenerate(self):
+        return True
+
+    def _menu_cfg(self):
+        return self.GRUB_DIR + '/grub.cfg'
+
+    def _grub_default(self):
+        text = self.fs.read(self.DEFAULT_FILE)
+        return parse_shell_assignments(text or '').get('GRUB_DEFAULT', '0')
+
     @staticmethod
     def _check_literal(values):
         for name in ('GRUB_CMDLINE_LINUX', 'GRUB_CMDLINE_LINUX_DEFAULT'):
@@ -112,6 +202,9 @@ class DebianGrub(_GrubDefaultFile):
 
     name = 'debian-grub'
     DROPIN = 'etc/default/grub.d/' + DROPIN_NAME
+    GRUB_DIR = 'boot/grub'
+    REBOOT_TOOL = 'grub-reboot'
+    EDITENV_TOOL = 'grub-editenv'
 
     def _sourced_values(self, include_ours):
         files = [self.DEFAULT_FILE] if self.fs.exists(self.DEFAULT_FILE) else []
@@ -119,12 +212,15 @@ class DebianGrub(_GrubDefaultFile):
                   if n.endswith('.cfg') and (include_ours or n != DROPIN_NAME)]
         # Source them the way grub-mkconfig does: the values may be built with shell code.
         script = ('for f in "$@"; do . "$f"; done; '
-                  'printf "%s\\0%s" "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT"')
+                  'printf "%s\\0%s\\0%s" "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT" "${GRUB_DEFAULT:-0}"')
         rc, out, err = self.run(['/bin/bash', '-c', script, 'grub-defaults'] + [self.fs.path(f) for f in files])
         if rc != 0:
             raise BootLoaderError('reading the GRUB defaults failed: %s' % err.strip())
-        linux, _sep, default = out.partition('\0')
-        return {'GRUB_CMDLINE_LINUX': linux, 'GRUB_CMDLINE_LINUX_DEFAULT': default}
+        linux, default, grub_default = (out.split('\0') + ['', '', '0'])[:3]
+        return {'GRUB_CMDLINE_LINUX': linux, 'GRUB_CMDLINE_LINUX_DEFAULT': default, 'GRUB_DEFAULT': grub_default}
+
+    def _grub_default(self):
+        return self._sourced_values(include_ours=True)['GRUB_DEFAULT']
 
     def configured(self):
         values = self._sourced_values(include_ours=True)
@@ -181,8 +277,13 @@ class Grub2Mkconfig(_GrubDefaultFile):
         new_text = set_assignment(text, 'GRUB_CMDLINE_LINUX', linux)
         if 'GRUB_CMDLINE_LINUX_DEFAULT' in values and default != values['GRUB_CMDLINE_LINUX_DEFAULT']:
             new_text = set_assignment(new_text, 'GRUB_CMDLINE_LINUX_DEFAULT', default)
-        return Plan(before, after, files={self.DEFAULT_FILE: new_text},
-                    commands=[['grub2-mkconfig', '-o', '/' + self.grub_cfg()]])
+        return Plan(before, after, files={self.DEFAULT_FILE: new_text}, commands=[self._regenerate()])
+
+    def _menu_cfg(self):
+        return self.grub_cfg()
+
+    def _regenerate(self):
+        return ['grub2-mkconfig', '-o', '/' + self.grub_cfg()]
 
     def grub_cfg(self):
         """BIOS: /boot/grub2/grub.cfg. UEFI on RHEL 7: /boot/efi/EFI/<vendor>/grub.cfg, unless that file is
@@ -206,15 +307,50 @@ class GrubBls(_GrubDefaultFile):
     """RHEL 8+/Fedora: grubby edits every BLS entry; /etc/default/grub mirrors it for new kernels."""
 
     name = 'grub2-bls'
+    TRIAL_FILE = 'boot/loader/entries/%s.conf' % TRIAL_ID
 
-    def configured(self):
+    def _default_entry(self):
         rc, out, err = self.run(['grubby', '--info=DEFAULT'])
         if rc != 0:
             raise BootLoaderError('grubby --info=DEFAULT failed: %s' % (err or out).strip())
-        args = parse_grubby_info(out)
-        if not args:
+        entries = parse_grubby_info(out)
+        if not entries:
             raise BootLoaderError('grubby --info=DEFAULT printed no entry with args')
-        return tokenize_cmdline(args[0]['args'])
+        return entries[0]
+
+    def configured(self):
+        return tokenize_cmdline(self._default_entry()['args'])
+
+    # A BLS trial is a copy of the default entry file; blscfg reads entries at boot, so nothing is regenerated.
+    def trial_refusal(self):
+        reason = _GrubDefaultFile.trial_refusal(self)
+        if reason:
+            return reason
+        if not self.grubenv().get('saved_entry'):
+            return ('/%s/grubenv has no saved_entry: the default entry is chosen by position and a new entry could '
+                    'take its place; run `grubby --set-default` first' % self.GRUB_DIR)
+        return None
+
+    def trial_plan(self, present, absent, panic, state):
+        reason = self.trial_refusal()
+        if reason:
+            raise TrialError('trial mode is not possible here: %s' % reason)
+        entry = self._default_entry()
+        source = 'boot/loader/entries/%s.conf' % entry.get('id')
+        text = self.fs.read(source) if entry.get('id') else None
+        if text is None:
+            raise TrialError('cannot read the default BLS entry /%s' % source)
+        args = trial_args(tokenize_cmdline(entry['args']), present, absent, panic)
+        files = {self.TRIAL_FILE: bls_entry_text(text, args, entry.get('title', entry.get('kernel', ''))),
+                 STATE_FILE: state_text(state)}
+        commands = [[self.REBOOT_TOOL, TRIAL_ID]]
+        if self.trial_staged() and all(self.fs.read(rel) == t for rel, t in files.items()):
+            files, commands = {}, []
+        return Plan(entry.get('title'), args, files=files, commands=commands,
+                    notes=['one-time boot of the BLS entry %s (a copy of %s)' % (TRIAL_ID, entry.get('id'))])
+
+    def _cleanup_needs_regenerate(self):
+        return False
 
     def plan(self, present, absent):
         hp_sizes = [t for t in present if key_of(t) == 'hugepagesz']

@@ -88,6 +88,35 @@ options:
     type: str
     choices: [auto, debian-grub, grub2-mkconfig, grub2-bls]
     default: auto
+  trial:
+    description:
+      - "Fail-safe changes through a one-time boot entry (GRUB C(next_entry), cleared by GRUB before the kernel
+        loads, so a reset during a failed trial boots the previous command line)."
+      - V(off) changes the default entry (and removes a leftover trial entry).
+      - "V(stage) leaves the default entry alone: it writes a copy of it with the new arguments (a generated
+        C(/etc/grub.d/42_dataplane_node_trial) plus regeneration on GRUB flavours, a BLS entry file on grubby hosts),
+        records the change in C(/var/lib/dataplane-node/kernel-cmdline-trial.json) and runs C(grub-reboot)/C(grub2-reboot).
+        When the booted kernel already has the arguments (the trial booted), it changes nothing and reports
+        RV(trial.state=booted)."
+      - V(commit) makes the staged arguments permanent through the normal path and removes the trial entry; it
+        refuses unless the booted kernel has them. The spec options are ignored: the staged change is used.
+      - V(discard) removes the trial entry, its state and a pending C(next_entry); the default entry is untouched.
+      - "Refused where a one-time boot is impossible: no C(next_entry) support in C(grub.cfg), grubenv on LVM,
+        device-mapper, RAID, btrfs or ZFS, or (BLS) no C(saved_entry)."
+    type: str
+    choices: ['off', stage, commit, discard]
+    default: 'off'
+  trial_panic:
+    description:
+      - Seconds after a kernel panic (including an initramfs that cannot find the root device) before the trial
+        kernel reboots by itself into the previous default (C(panic=N) on the trial entry only). V(0) adds nothing.
+    type: int
+    default: 10
+  trial_timeout:
+    description:
+      - With O(trial=stage), the time the caller will wait for the trial boot (seconds). Refused when it is shorter
+        than the host's last boot as measured by C(systemd-analyze time).
+    type: int
 notes:
   - Arguments must be whole tokens without spaces, quotes or shell characters; anything else is refused before any
     change.
@@ -110,6 +139,16 @@ EXAMPLES = r"""
   dataplane.node.kernel_cmdline:
     isolated_cpus: 2-7
     isolation_flags: [managed_irq, domain]
+
+- name: Stage the change as a one-time boot; the dataplane.node.reboot role boots it and commits or rolls back
+  dataplane.node.kernel_cmdline:
+    iommu: passthrough
+    trial: stage
+    trial_timeout: 600
+
+- name: After the trial boot passed its checks, make it the default
+  dataplane.node.kernel_cmdline:
+    trial: commit
 
 - name: Raw arguments
   dataplane.node.kernel_cmdline:
@@ -175,13 +214,41 @@ notes:
   type: list
   elements: str
   returned: always
+trial:
+  description: The one-time boot, when O(trial) is not V(off) or a leftover trial entry was removed.
+  type: dict
+  returned: always
+  contains:
+    mode:
+      description: O(trial) as given.
+      type: str
+    state:
+      description:
+        - V(none) (nothing to do), V(not-needed) (the default entry has the arguments already), V(staged) (the next
+          boot is the trial), V(booted) (the running kernel has the staged arguments), V(committed), V(discarded).
+      type: str
+    entry:
+      description: The trial entry's id.
+      type: str
+    args:
+      description: Arguments of the trial entry (V(stage)).
+      type: list
+      elements: str
+    previous:
+      description: The booted command line when the trial was staged (what a rollback returns to).
+      type: list
+      elements: str
+    boot_seconds:
+      description: The host's last boot time from C(systemd-analyze time), when measured.
+      type: float
+  sample: {mode: stage, state: staged, entry: dataplane-node-trial, args: [root=UUID=..., ro, iommu=pt, panic=10]}
 """
 
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import ApplyError, apply_files_then_commands
-from ansible_collections.dataplane.node.plugins.module_utils._bootloader import BootLoaderError, flavour_for
+from ansible_collections.dataplane.node.plugins.module_utils._bootloader import BootLoaderError, Plan, flavour_for
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
@@ -192,6 +259,8 @@ from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import
     validate,
 )
 from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, tokenize_cmdline
+from ansible_collections.dataplane.node.plugins.module_utils._trial_boot import (
+    STATE_FILE, TRIAL_ID, TrialError, parse_state, parse_systemd_analyze)
 
 
 def host_limits(host):
@@ -227,9 +296,70 @@ def plan_change(params, host, run):
                 raise ArgError(['hugepages counts for %s must not be negative' % pool['size']])
     present, absent = render(spec, iommu_kind(host))
     validate(present, absent, host_limits(host))
+    flavour = flavour_of(params, host, run)
+    return present, absent, flavour, flavour.plan(present, absent)
+
+
+def flavour_of(params, host, run):
     loader = params['loader'] if params['loader'] != 'auto' else host.boot()['loader']
-    flavour = flavour_for(loader, host.fs, run, host.boot()['firmware'])
-    return present, absent, flavour.name, flavour.plan(present, absent)
+    return flavour_for(loader, host.fs, run, host.boot()['firmware'])
+
+
+def measured_boot_seconds(run):
+    try:
+        rc, out, _err = run(['systemd-analyze', 'time'])
+    except OSError:
+        return None
+    return parse_systemd_analyze(out) if rc == 0 else None
+
+
+def plan_trial(params, host, run, running):
+    """(present, absent, flavour, plan, trial result) for trial=stage|commit|discard."""
+    mode = params['trial']
+    if mode == 'discard':
+        flavour = flavour_of(params, host, run)
+        cleanup = flavour.trial_cleanup()
+        return [], [], flavour, cleanup, {'mode': mode, 'entry': TRIAL_ID,
+                                          'state': 'discarded' if cleanup.changed else 'none'}
+    if mode == 'commit':
+        state = parse_state(host.fs.read(STATE_FILE))
+        if state is None:
+            raise TrialError('no staged trial to commit (/%s is missing)' % STATE_FILE)
+        present, absent = state['present'], state['absent']
+        validate(present, absent, host_limits(host))
+        missing, unexpected = running_difference(running, present, absent)
+        if missing or unexpected:
+            raise TrialError('the booted kernel lacks the staged arguments (missing: %s; unexpected: %s): the trial '
+                             'did not boot, nothing committed' % (' '.join(missing) or '-', ' '.join(unexpected) or '-'))
+        flavour = flavour_of(params, host, run)
+        plan = flavour.plan(present, absent).then(flavour.trial_cleanup())
+        return present, absent, flavour, plan, {'mode': mode, 'entry': TRIAL_ID, 'state': 'committed',
+                                                'previous': state.get('previous', [])}
+    # stage
+    present, absent, flavour, permanent = plan_change(params, host, run)
+    result = {'mode': mode, 'entry': TRIAL_ID}
+    missing, unexpected = running_difference(running, present, absent)
+    if not permanent.changed:
+        result['state'] = 'not-needed'
+        return present, absent, flavour, permanent, result
+    if not (missing or unexpected):
+        # Booted into the trial already (a run interrupted after the trial reboot): keep it staged for commit.
+        state = parse_state(host.fs.read(STATE_FILE)) or {}
+        result.update(state='booted', previous=state.get('previous', []))
+        return present, absent, flavour, Plan(permanent.before, permanent.after), result
+    # Only the live host's boot time is measurable; a test tree has none.
+    if params['trial_timeout'] is not None and params['root'] in ('/', ''):
+        seconds = measured_boot_seconds(run)
+        result['boot_seconds'] = seconds
+        if seconds is not None and params['trial_timeout'] < seconds:
+            raise ArgError(['trial_timeout=%d s is shorter than this host\'s last boot (%.0f s by systemd-analyze '
+                            'time): a healthy trial would be taken for a failure' % (params['trial_timeout'], seconds)])
+    state = {'present': present, 'absent': absent, 'loader': flavour.name, 'previous': running,
+             'configured_before': permanent.before}
+    plan = flavour.trial_plan(present, absent, params['trial_panic'], state)
+    result.update(state='staged', args=plan.after, previous=running)
+    return present, absent, flavour, Plan(permanent.before, permanent.before, plan.files, plan.commands,
+                                          plan.notes, plan.modes), result
 
 
 def main():
@@ -249,6 +379,9 @@ def main():
             args=dict(type='list', elements='str', default=[]),
             absent=dict(type='list', elements='str', default=[]),
             loader=dict(type='str', default='auto', choices=['auto', 'debian-grub', 'grub2-mkconfig', 'grub2-bls']),
+            trial=dict(type='str', default='off', choices=['off', 'stage', 'commit', 'discard']),
+            trial_panic=dict(type='int', default=10),
+            trial_timeout=dict(type='int'),
             root=ROOT_ARG,
         ),
         supports_check_mode=True,
@@ -260,17 +393,25 @@ def main():
 
     try:
         host = Host(root)
-        present, absent, loader, plan = plan_change(module.params, host, run)
+        running = tokenize_cmdline(host.fs.read('proc/cmdline') or '')
+        if module.params['trial'] == 'off':
+            present, absent, flavour, plan = plan_change(module.params, host, run)
+            trial = {'mode': 'off', 'state': 'none'}
+            if flavour.trial_exists():
+                plan = plan.then(flavour.trial_cleanup())
+                trial.update(state='discarded', entry=TRIAL_ID)
+        else:
+            present, absent, flavour, plan, trial = plan_trial(module.params, host, run, running)
     except ArgError as exc:
         module.fail_json(msg='invalid kernel arguments, nothing changed: %s' % exc, problems=exc.problems)
-    except (BootLoaderError, HostRootError, ParseError) as exc:
-        module.fail_json(msg=str(exc))
+    except (BootLoaderError, HostRootError, ParseError, TrialError) as exc:
+        module.fail_json(msg='%s; nothing changed' % exc)
 
-    running = tokenize_cmdline(host.fs.read('proc/cmdline') or '')
     missing, unexpected = running_difference(running, present, absent)
     result = dict(
         changed=plan.changed,
-        loader=loader,
+        trial=trial,
+        loader=flavour.name,
         configured=plan.after,
         wanted={'present': present, 'absent': absent},
         running=running,
@@ -282,11 +423,14 @@ def main():
         notes=plan.notes,
     )
     if module._diff:
-        result['diff'] = {'before': ' '.join(plan.before) + '\n', 'after': ' '.join(plan.after) + '\n',
-                          'before_header': 'configured kernel command line', 'after_header': 'configured kernel command line'}
+        # A staged trial leaves the default entry alone: show what the one-time entry boots instead.
+        after, header = ((trial['args'], 'one-time boot entry %s' % TRIAL_ID) if trial.get('args')
+                         else (plan.after, 'configured kernel command line'))
+        result['diff'] = {'before': ' '.join(plan.before) + '\n', 'after': ' '.join(after) + '\n',
+                          'before_header': 'configured kernel command line', 'after_header': header}
     if plan.changed and not module.check_mode:
         try:
-            record = apply_files_then_commands(root, plan.files, plan.commands, run)
+            record = apply_files_then_commands(root, plan.files, plan.commands, run, plan.modes)
         except ApplyError as exc:
             result.update(changed=True, restored=exc.record['restored'])
             module.fail_json(msg=str(exc), **result)

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import pytest
@@ -94,3 +95,94 @@ def test_iommu_kind_comes_from_the_firmware_table_not_the_cpu(run_module, tmp_pa
     code, result = run_module(kernel_cmdline, {'root': root, '_ansible_check_mode': True, 'iommu': 'passthrough'})
     assert code == 0, result
     assert result['wanted'] == {'present': ['intel_iommu=on', 'iommu=pt'], 'absent': []}
+
+
+# ---------------------------------------------------------------- trial mode (one-time boot)
+
+TRIAL_FIXTURES = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))),
+                              'fixtures', 'boot')
+
+
+def with_grub_menu(root, cmdline=None, state=None, next_entry=None):
+    with open(os.path.join(TRIAL_FIXTURES, 'grub-debian12-testbed.cfg')) as handle:
+        cfg = handle.read()
+    files = {'boot/grub/grub.cfg': cfg,
+             'boot/grub/grubenv': '# GRUB Environment Block\n%s#####\n' % (
+                 'next_entry=%s\n' % next_entry if next_entry else '')}
+    if cmdline is not None:
+        files['proc/cmdline'] = cmdline + '\n'
+    if state is not None:
+        files['var/lib/dataplane-node/kernel-cmdline-trial.json'] = json.dumps(state)
+    for rel, text in files.items():
+        path = os.path.join(root, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as handle:
+            handle.write(text)
+    return root
+
+
+def test_trial_stage_predicts_the_one_time_entry_and_leaves_the_default(run_module, ubuntu_root):
+    code, result = run_module(kernel_cmdline, {
+        'root': with_grub_menu(ubuntu_root), '_ansible_check_mode': True, '_ansible_diff': True,
+        'isolated_cpus': '4-7', 'trial': 'stage'})
+    assert code == 0, result
+    assert result['changed'] is True
+    assert result['trial']['state'] == 'staged'
+    assert result['trial']['args'][-4:] == ['isolcpus=4-7', 'nohz_full=4-7', 'rcu_nocbs=4-7', 'panic=10']
+    assert result['trial']['previous'][:2] == ['BOOT_IMAGE=/boot/vmlinuz-6.8.0-45-generic', 'root=UUID=0f1e2d3c']
+    assert result['files'] == ['/etc/grub.d/42_dataplane_node_trial', '/var/lib/dataplane-node/kernel-cmdline-trial.json']
+    assert result['commands'] == ['update-grub', 'grub-reboot dataplane-node-trial']
+    # The default entry keeps its arguments: only the one-time entry has the new ones.
+    assert result['configured'] == ['console=tty1', 'console=ttyS0']
+    assert result['reboot_required'] is True
+    assert result['diff']['after_header'] == 'one-time boot entry dataplane-node-trial'
+
+
+def test_trial_stage_after_the_trial_booted_changes_nothing(run_module, ubuntu_root):
+    booted = 'BOOT_IMAGE=/boot/vmlinuz-6.8.0-45-generic root=UUID=0f1e2d3c ro isolcpus=4-7 nohz_full=4-7 rcu_nocbs=4-7'
+    root = with_grub_menu(ubuntu_root, cmdline=booted, state={'present': ['isolcpus=4-7'], 'absent': [],
+                                                              'previous': ['root=UUID=0f1e2d3c', 'ro']})
+    code, result = run_module(kernel_cmdline, {'root': root, '_ansible_check_mode': True,
+                                               'isolated_cpus': '4-7', 'trial': 'stage'})
+    assert code == 0, result
+    assert result['changed'] is False
+    assert result['trial']['state'] == 'booted'
+    assert result['reboot_required'] is False
+
+
+def test_trial_commit_refuses_when_the_trial_did_not_boot(run_module, ubuntu_root):
+    root = with_grub_menu(ubuntu_root, state={'present': ['isolcpus=4-7'], 'absent': []})
+    code, result = run_module(kernel_cmdline, {'root': root, '_ansible_check_mode': True, 'trial': 'commit'})
+    assert code == 1
+    assert result['msg'] == ('the booted kernel lacks the staged arguments (missing: isolcpus=4-7; unexpected: -): '
+                             'the trial did not boot, nothing committed; nothing changed')
+
+
+def test_trial_commit_makes_the_staged_change_permanent_and_removes_the_entry(run_module, ubuntu_root):
+    booted = 'BOOT_IMAGE=/boot/vmlinuz-6.8.0-45-generic root=UUID=0f1e2d3c ro isolcpus=4-7'
+    root = with_grub_menu(ubuntu_root, cmdline=booted, state={'present': ['isolcpus=4-7'], 'absent': []})
+    os.makedirs(os.path.join(root, 'etc/grub.d'), exist_ok=True)
+    with open(os.path.join(root, 'etc/grub.d/42_dataplane_node_trial'), 'w') as handle:
+        handle.write('#!/bin/sh\n')
+    code, result = run_module(kernel_cmdline, {'root': root, '_ansible_check_mode': True, 'trial': 'commit'})
+    assert code == 0, result
+    assert result['trial']['state'] == 'committed'
+    assert result['configured'] == ['isolcpus=4-7', 'console=tty1', 'console=ttyS0']
+    assert result['files'] == ['/etc/default/grub.d/99-dataplane-node.cfg', '/etc/grub.d/42_dataplane_node_trial',
+                               '/var/lib/dataplane-node/kernel-cmdline-trial.json']
+    assert result['commands'] == ['update-grub']  # one regeneration for both
+    assert result['reboot_required'] is False
+
+
+def test_trial_discard_and_leftover_cleanup(run_module, ubuntu_root):
+    root = with_grub_menu(ubuntu_root, state={'present': ['isolcpus=4-7'], 'absent': []},
+                          next_entry='dataplane-node-trial')
+    code, result = run_module(kernel_cmdline, {'root': root, '_ansible_check_mode': True, 'trial': 'discard'})
+    assert code == 0, result
+    assert result['trial']['state'] == 'discarded'
+    assert result['files'] == ['/var/lib/dataplane-node/kernel-cmdline-trial.json']
+    assert result['commands'] == ['grub-editenv /boot/grub/grubenv unset next_entry']
+    # A normal run removes a leftover trial as part of its own change.
+    code, result = run_module(kernel_cmdline, {'root': root, '_ansible_check_mode': True})
+    assert result['trial'] == {'mode': 'off', 'state': 'discarded', 'entry': 'dataplane-node-trial'}
+    assert result['changed'] is True
