@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Action plugin of dataplane.node.preflight: validates every host's variables on the controller, once."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import yaml
+
+from ansible.errors import AnsibleError
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.dataplane.node.plugins.module_utils._locality import plan_lines
+from ansible_collections.dataplane.node.plugins.module_utils._preflight import (
+    PLAY_SPEC,
+    check_fleet,
+    fleet_message,
+    role_options,
+)
+
+ARGUMENT_SPEC = {
+    'hosts': {'type': 'list', 'elements': 'str'},
+    'allow_partial': {'type': 'bool', 'default': False},
+    'profiles': {'type': 'dict'},
+    'roles_dir': {'type': 'path'},
+}
+# Variables the roles read besides their options (set by one role for another).
+EXTRA_VARS = ('kernel_cmdline_hugepages',)
+
+COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load_role_specs(roles_dir):
+    """{role: its meta/argument_specs.yml} for every role of the collection."""
+    specs = {}
+    for role in sorted(os.listdir(roles_dir)):
+        path = os.path.join(roles_dir, role, 'meta', 'argument_specs.yml')
+        if os.path.isfile(path):
+            with open(path) as handle:
+                specs[role] = yaml.safe_load(handle) or {}
+    return specs
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = False
+
+    def run(self, tmp=None, task_vars=None):
+        result = super(ActionModule, self).run(tmp, task_vars)
+        task_vars = task_vars or {}
+        validation = ArgumentSpecValidator(ARGUMENT_SPEC).validate(dict(self._task.args))
+        if validation.error_messages:
+            return dict(result, failed=True, msg='; '.join(validation.error_messages))
+        args = validation.validated_parameters
+        hosts = args['hosts'] if args['hosts'] is not None else list(task_vars.get('ansible_play_hosts') or [])
+        try:
+            options = role_options(load_role_specs(args['roles_dir'] or os.path.join(COLLECTION_ROOT, 'roles')))
+        except (OSError, yaml.YAMLError) as exc:
+            raise AnsibleError('cannot read the roles\' argument specs: %s' % exc)
+        names = sorted(set(options) | set(PLAY_SPEC) | set(EXTRA_VARS))
+        hostvars = task_vars.get('hostvars') or {}
+        fleet = {}
+        template_problems = {}
+        for host in hosts:
+            if host not in hostvars:
+                template_problems[host] = ['not in the inventory']
+                continue
+            host_vars = hostvars[host]
+            defined = {}
+            for name in names:
+                if name not in host_vars:
+                    continue
+                try:
+                    defined[name] = host_vars[name]
+                except Exception as exc:  # a template error names the variable, whatever its kind
+                    template_problems.setdefault(host, []).append('%s: cannot be templated: %s' % (name, exc))
+            facts = None
+            if 'ansible_facts' in host_vars:
+                facts = (host_vars['ansible_facts'] or {}).get('dataplane')
+            fleet[host] = {'vars': defined, 'facts': facts}
+        results = check_fleet(fleet, options, args['profiles'])
+        for host, problems in template_problems.items():
+            results.setdefault(host, {'problems': [], 'vars': {}, 'set_vars': {}, 'checked_against_node': False,
+                                      'plan': None})['problems'][:0] = problems
+        invalid = sorted(h for h, r in results.items() if r['problems'])
+        lines = []
+        for host in sorted(results):
+            if results[host]['plan'] is not None:
+                lines.extend(plan_lines(host, results[host]['plan']))
+            elif results[host]['problems']:
+                lines.append('%s: invalid, no plan (%d problem(s))' % (host, len(results[host]['problems'])))
+            else:
+                lines.append('%s: no dataplane facts, variables checked without the node' % host)
+        reboots = sorted(h for h, r in results.items() if r['plan'] and r['plan']['reboot']['needed'])
+        lines.append('reboot needed on %d of %d host(s)%s' % (
+            len(reboots), len(results), ': ' + ', '.join(reboots) if reboots else ''))
+        result.update(
+            changed=False,
+            hosts=dict((h, {'problems': r['problems'], 'set_vars': r['set_vars'], 'plan': r['plan'],
+                            'checked_against_node': r['checked_against_node']}) for h, r in results.items()),
+            invalid_hosts=invalid,
+            valid_hosts=sorted(h for h in results if h not in invalid),
+            reboot_hosts=reboots,
+            plan=lines,
+        )
+        if self._task.diff:
+            result['diff'] = {'before': '', 'after': '\n'.join(lines) + '\n',
+                              'after_header': 'NUMA-locality plan and reboot forecast of the fleet'}
+        message = fleet_message(results, args['allow_partial'])
+        if message and not args['allow_partial']:
+            result.update(failed=True, msg=message)
+        elif message:
+            result['msg'] = message
+            result['warnings'] = [message]
+        else:
+            result['msg'] = 'preflight: %d host(s) valid' % len(results)
+        return result
