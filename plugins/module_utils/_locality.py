@@ -117,11 +117,9 @@ def suggest_isolated(facts, nodes):
     return format_cpulist(sorted(chosen)) if chosen else None
 
 
-def reboot_forecast(facts, values):
-    """Whether the run's kernel arguments differ from the booted command line: the kernel_cmdline role's view."""
-    cmdline = facts.get('cmdline') or {}
-    if not cmdline.get('raw'):
-        return {'known': False, 'needed': None, 'missing': [], 'unexpected': []}
+def cmdline_spec(facts, values):
+    """The kernel_cmdline module's spec as the site playbook builds it: the hugepages role hands the 1G pools
+    (placed as the plan places them) and the default size over; the rest are kernel_cmdline_* variables."""
     boot_pools = []
     for pool in values.get('hugepages_pools') or []:
         if not isinstance(pool, dict):
@@ -146,7 +144,7 @@ def reboot_forecast(facts, values):
     iommu = values.get('kernel_cmdline_iommu')
     if isinstance(iommu, bool):
         iommu = 'on' if iommu else 'off'
-    spec = {
+    return {
         'iommu': iommu,
         'hugepages': hugepages,
         'default_hugepagesz': default_size or values.get('kernel_cmdline_default_hugepagesz'),
@@ -156,9 +154,20 @@ def reboot_forecast(facts, values):
         'args': values.get('kernel_cmdline_args') or [],
         'absent': values.get('kernel_cmdline_absent') or [],
     }
-    vendor = (facts.get('iommu') or {}).get('platform') or ((facts.get('numa') or {}).get('cpus') or {}).get('vendor')
+
+
+def iommu_kind(facts):
+    """intel or amd, as the kernel_cmdline module decides it: the firmware's table, else the CPU vendor."""
+    return (facts.get('iommu') or {}).get('platform') or ((facts.get('numa') or {}).get('cpus') or {}).get('vendor')
+
+
+def reboot_forecast(facts, values):
+    """Whether the run's kernel arguments differ from the booted command line: the kernel_cmdline role's view."""
+    cmdline = facts.get('cmdline') or {}
+    if not cmdline.get('raw'):
+        return {'known': False, 'needed': None, 'missing': [], 'unexpected': []}
     try:
-        present, absent = render(spec, vendor)
+        present, absent = render(cmdline_spec(facts, values), iommu_kind(facts))
     except (ParseError, ValueError, KeyError, TypeError):
         return {'known': False, 'needed': None, 'missing': [], 'unexpected': []}
     missing, unexpected = running_difference(tokenize_cmdline(cmdline['raw']), present, absent)

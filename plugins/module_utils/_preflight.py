@@ -26,8 +26,9 @@ import copy
 
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
-from ansible_collections.dataplane.node.plugins.module_utils._hugepages import HugepageError, resolve
-from ansible_collections.dataplane.node.plugins.module_utils._locality import plan
+from ansible_collections.dataplane.node.plugins.module_utils._hugepages import HugepageError, resolve, split_pools
+from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import ArgError, render, validate
+from ansible_collections.dataplane.node.plugins.module_utils._locality import cmdline_spec, iommu_kind, plan
 from ansible_collections.dataplane.node.plugins.module_utils._parse import (
     ParseError,
     normalize_pci_address,
@@ -300,13 +301,24 @@ def node_problems(values, facts, forbid_vfio=False):
     """Problems of the values against the node's facts (only call with complete facts)."""
     host = FactsHost(facts)
     problems = []
-    pools = values.get('hugepages_pools') or []
-    runtime = [p for p in pools if isinstance(p, dict)]
-    if runtime:
-        try:
-            resolve([dict(p) for p in runtime], host)
-        except HugepageError as exc:
-            problems.extend('hugepages_pools: %s' % p for p in exc.problems)
+    pools = [dict(p) for p in values.get('hugepages_pools') or [] if isinstance(p, dict)]
+    try:
+        _boot, runtime = split_pools(pools, facts)
+        if runtime:
+            resolve(runtime, host)
+    except HugepageError as exc:
+        problems.extend('hugepages_pools: %s' % p for p in exc.problems)
+    spec = cmdline_spec(facts, values)
+    spec['isolated_cpus'] = None  # checked below, once rather than per isolation argument
+    try:
+        present, absent = render(spec, iommu_kind(facts))
+        validate(present, absent, {'cpus': facts['numa'].get('cpus') or {}, 'numa': facts['numa'],
+                                   'hugepage_sizes_kb': host.hugepage_sizes_kb(),
+                                   'kernel_version': (facts.get('boot') or {}).get('kernel_version')})
+    except ArgError as exc:
+        problems.extend('kernel command line: %s' % p for p in exc.problems)
+    except (ParseError, ValueError, TypeError) as exc:
+        problems.append('kernel command line: %s' % exc)
     for index, pf in enumerate(values.get('sriov_pfs') or []):
         if not isinstance(pf, dict):
             continue
@@ -351,14 +363,6 @@ def node_problems(values, facts, forbid_vfio=False):
                 ','.join(str(c) for c in missing), facts['numa']['cpus'].get('online_list')))
         if online and cpus >= online:
             problems.append('kernel_cmdline_isolated_cpus: isolates every CPU; leave some for the system')
-    default_size = values.get('hugepages_default_size')
-    if default_size:
-        try:
-            if parse_size_kb(default_size) not in host.hugepage_sizes_kb():
-                problems.append('hugepages_default_size: %s is not supported by this node (supported: %s)' % (
-                    default_size, ', '.join(facts['hugepages'].get('sizes') or []) or 'none'))
-        except ParseError as exc:
-            problems.append('hugepages_default_size: %s' % exc)
     return problems
 
 

@@ -118,6 +118,7 @@ def test_values_checked_against_the_two_socket_server(options, facts):
     assert result['problems'] == [
         'hugepages_pools: 2M pool: NUMA node 5 does not exist (nodes: 0, 1)',
         'hugepages_pools: 16G pool: page size not supported by this host (supported: 2M, 1G)',
+        'kernel command line: hugepage size 16G is not supported by this host (supported: 2M, 1G)',
         'sriov_pfs[0]: 0000:af:00.0 supports 128 VFs, 129 asked',
         'sriov_pfs[1]: no PCI device has the netdev eth9',
         'sriov_pfs[2]: 0000:3b:00.0 runs mlx5_core (bifurcated): its VFs serve DPDK on that driver, not vfio-pci',
@@ -125,7 +126,6 @@ def test_values_checked_against_the_two_socket_server(options, facts):
         'sriov_vfio_devices[0]: 0000:18:00.0 carries the default route (the management connection)',
         'sriov_vfio_devices[1]: no network/accelerator device at 0000:00:17.0',
         'kernel_cmdline_isolated_cpus: CPUs 60,61,62,63 do not exist (online: 0-31)',
-        'hugepages_default_size: 16G is not supported by this node (supported: 2M, 1G)',
     ]
 
 
@@ -168,3 +168,15 @@ def test_fleet_message_names_every_host_and_problem(options, facts):
     assert '  bad2: hugepages_pools: ' in message and 'good' not in message.split(':', 1)[1]
     assert pf.fleet_message(results, partial=True).splitlines()[0].endswith('they are left out, the valid hosts proceed:')
     assert pf.fleet_message({'good': results['good']}) is None
+
+
+def test_the_default_scenario_passes_on_the_qemu_guest(options, facts):
+    """The variables of molecule/default on the captured testbed guest: valid, no reboot surprise."""
+    import yaml
+    with open(os.path.join(COLLECTION_ROOT, 'molecule', 'default', 'molecule.yml')) as handle:
+        scenario = yaml.safe_load(handle)
+    values = dict(scenario['provisioner']['inventory']['group_vars']['all'])
+    values.pop('ansible_python_interpreter')
+    result = pf.check_host(values, options, facts('qemu-igb'))
+    assert result['problems'] == []
+    assert result['plan']['reboot']['needed'] is True  # the capture booted with 2M default pages
