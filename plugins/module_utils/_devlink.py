@@ -1,0 +1,115 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Reads a devlink device's side of the host: its bus, VF count, VFs, uplink netdevs and the switchdev ports
+(representors) on its switch, through the host model (sysfs under an injectable root).
+
+Private to the dataplane.node collection: names may change without notice.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible_collections.dataplane.node.plugins.module_utils._dpu import DpuError, representors
+from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, normalize_pci_address
+
+NET_DIR = 'sys/class/net'
+
+
+def parse_handle(handle):
+    """'pci/0000:03:00.0' -> ('pci', '0000:03:00.0'); 'netdevsim/netdevsim10' -> ('netdevsim', 'netdevsim10')."""
+    m = re.match(r'^(pci|netdevsim)/(\S+)$', handle or '')
+    if not m:
+        raise DpuError(['%r is not a devlink handle (pci/DOMAIN:BUS:DEV.FN or netdevsim/netdevsimN)' % handle])
+    if m.group(1) == 'pci':
+        try:
+            return 'pci', normalize_pci_address(m.group(2))
+        except ParseError as exc:
+            raise DpuError([str(exc)])
+    if not re.match(r'^netdevsim\d+$', m.group(2)):
+        raise DpuError(['%r is not a netdevsim device name' % m.group(2)])
+    return 'netdevsim', m.group(2)
+
+
+class DevlinkDevice(object):
+    """One devlink device as sysfs shows it. host: a Host (its fs and pci() facts)."""
+
+    def __init__(self, host, handle):
+        self.host = host
+        self.bus, self.name = parse_handle(handle)
+        self.handle = '%s/%s' % (self.bus, self.name)
+        if self.bus == 'pci':
+            self.base = 'sys/bus/pci/devices/%s' % self.name
+        else:
+            self.base = 'sys/bus/netdevsim/devices/%s' % self.name
+        if not host.fs.exists(self.base):
+            raise DpuError(['no device %s (/%s is missing)' % (self.handle, self.base)])
+        self.numvfs_path = self.base + '/sriov_numvfs'
+
+    @property
+    def vendor(self):
+        return self.host.fs.read_value(self.base + '/vendor') if self.bus == 'pci' else None
+
+    def numvfs(self):
+        return self.host.fs.read_int(self.numvfs_path) or 0
+
+    def totalvfs(self):
+        return self.host.fs.read_int(self.base + '/sriov_totalvfs')
+
+    def vfs(self):
+        """[{'index', 'address', 'driver'}] (pci: from the virtfn links; netdevsim VFs are no devices: [])."""
+        if self.bus != 'pci':
+            return []
+        found = []
+        for entry in self.host.fs.listdir(self.base):
+            m = re.match(r'^virtfn(\d+)$', entry)
+            if m:
+                address = self.host.fs.link_name('%s/%s' % (self.base, entry))
+                found.append({'index': int(m.group(1)), 'address': address,
+                              'driver': self.host.fs.link_name('sys/bus/pci/devices/%s/driver' % address)})
+        return sorted(found, key=lambda v: v['index'])
+
+    def vf_count_seen(self):
+        """VFs that exist now: virtfn links (pci) or the read-back count (netdevsim)."""
+        return len(self.vfs()) if self.bus == 'pci' else self.numvfs()
+
+    def netdevs(self):
+        return self.host.fs.listdir(self.base + '/net')
+
+    def switch_ports(self):
+        """Every netdev on this device's switch (same phys_switch_id as its own netdevs), with its port name."""
+        fs = self.host.fs
+        own = set(fs.read_value('%s/%s/phys_switch_id' % (NET_DIR, n)) for n in self.netdevs())
+        own.discard(None)
+        own.discard('')
+        ports = []
+        for name in fs.listdir(NET_DIR):
+            switch = fs.read_value('%s/%s/phys_switch_id' % (NET_DIR, name))
+            if switch and switch in own:
+                ports.append({'name': name, 'phys_switch_id': switch,
+                              'phys_port_name': fs.read_value('%s/%s/phys_port_name' % (NET_DIR, name))})
+        return ports
+
+    def representors(self):
+        """{'uplinks': [...], 'pfs': {...}, 'vfs': {...}} of this device's switch (empty ones in legacy mode)."""
+        switches = representors(self.switch_ports())
+        merged = {'uplinks': [], 'pfs': {}, 'vfs': {}}
+        for sw in switches.values():
+            merged['uplinks'].extend(sw['uplinks'])
+            merged['pfs'].update(sw['pfs'])
+            merged['vfs'].update(sw['vfs'])
+        return merged
+
+
+def representors_for_return(reps):
+    """Representor map with string keys (JSON): vfs {'pf0vf1': netdev}, pfs {'pf0': netdev}."""
+    def key(prefix_names, value):
+        values = value if isinstance(value, tuple) else (value,)
+        names = prefix_names[-len(values):] if len(values) <= len(prefix_names) else prefix_names
+        return ''.join('%s%d' % (n, v) for n, v in zip(names, values))
+    return {'uplinks': sorted(reps['uplinks']),
+            'pfs': dict((key(('c', 'pf'), k), v) for k, v in reps['pfs'].items()),
+            'vfs': dict((key(('c', 'pf', 'vf'), k), v) for k, v in reps['vfs'].items())}

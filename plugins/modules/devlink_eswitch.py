@@ -1,0 +1,231 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: devlink_eswitch
+short_description: Put a NIC's eSwitch in switchdev (or legacy) mode, in the order the hardware needs
+version_added: 0.1.0
+description:
+  - Reads the eSwitch mode with C(devlink -j dev eswitch show) and the VFs from sysfs, then, only when they differ,
+    runs the documented order for ConnectX and BlueField NICs (kernel datapath) - VFs created through
+    C(sriov_numvfs) and waited for (polling their C(virtfn) links, never a fixed sleep), the VFs unbound from their
+    driver, C(devlink dev eswitch set HANDLE mode MODE), the VFs bound back - and reads the mode back.
+  - Writing 0 VFs while in switchdev silently returns the eSwitch to legacy, and VFs created afterwards get no
+    representors; so a VF count change is always followed by setting the mode again, and switchdev with 0 VFs
+    is refused.
+  - Refuses switchdev on a PCI device that is not Mellanox/NVIDIA (vendor C(15b3)). The kernel's C(netdevsim)
+    devices (C(netdevsim/netdevsimN)) are accepted for tests; they prove the order, not any offload.
+  - Returns the representors found on the device's switch (by C(phys_port_name)) and fails when switchdev shows
+    fewer than one per VF after O(wait_timeout).
+  - Not for a BlueField host in DPU mode: there the Arm side owns the eSwitch (see the C(dataplane.node.ovn_dpu)
+    role, which only verifies it).
+author:
+  - dataplane.node contributors (@dataplane-node)
+extends_documentation_fragment:
+  - dataplane.node.node
+options:
+  device:
+    description: devlink handle of the PF, V(pci/0000:03:00.0), or V(netdevsim/netdevsim10).
+    type: str
+    required: true
+  mode:
+    description: Wanted eSwitch mode.
+    type: str
+    choices: [legacy, switchdev]
+    default: switchdev
+  numvfs:
+    description: VFs the PF must have (created before the mode change); unset keeps the current count.
+    type: int
+  hw_tc_offload:
+    description: Turn C(hw-tc-offload) on for the device's uplink netdevs (with C(ethtool -K)) after switchdev.
+    type: bool
+    default: true
+  wait_timeout:
+    description: Seconds to wait for the VFs and then for their representors.
+    type: int
+    default: 60
+"""
+
+EXAMPLES = r"""
+- name: BlueField Arm side, or a ConnectX in full mode - switchdev with 8 VFs
+  dataplane.node.devlink_eswitch:
+    device: pci/0000:03:00.0
+    numvfs: 8
+    mode: switchdev
+
+- name: Test device (netdevsim, loaded out of tree on the QEMU testbed)
+  dataplane.node.devlink_eswitch:
+    device: netdevsim/netdevsim10
+    numvfs: 2
+"""
+
+RETURN = r"""
+device:
+  description: The devlink handle.
+  type: str
+  returned: always
+mode:
+  description: eSwitch mode after the run (planned in check mode).
+  type: str
+  returned: always
+  sample: switchdev
+numvfs:
+  description: VF count after the run (planned in check mode).
+  type: int
+  returned: always
+steps:
+  description: The steps taken (planned in check mode), in order.
+  type: list
+  elements: str
+  returned: always
+  sample: ["/sys/bus/pci/devices/0000:03:00.0/sriov_numvfs = 8", "wait for 8 VFs", "unbind the VFs from their driver",
+           "devlink dev eswitch set pci/0000:03:00.0 mode switchdev", "bind the VFs back to their driver"]
+representors:
+  description: Switchdev ports on the device's switch by phys_port_name (C(uplinks), C(pfs), C(vfs)).
+  type: dict
+  returned: always
+  sample: {"uplinks": ["p0"], "pfs": {"pf0": "pf0hpf"}, "vfs": {"pf0vf0": "pf0vf0", "pf0vf1": "pf0vf1"}}
+"""
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
+from ansible_collections.dataplane.node.plugins.module_utils._devlink import DevlinkDevice, representors_for_return
+from ansible_collections.dataplane.node.plugins.module_utils._dpu import (
+    DpuError, describe_step, parse_devlink_eswitch, plan_eswitch, representor_problems)
+from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._module import (
+    ROOT_ARG, refuse_test_root_outside_check_mode)
+
+
+def read_mode(module, devlink, handle):
+    rc, out, err = module.run_command([devlink, '-j', 'dev', 'eswitch', 'show', handle])
+    if rc != 0:
+        raise DpuError(['devlink dev eswitch show %s failed: %s' % (handle, (err or out).strip())])
+    return parse_devlink_eswitch(out).get(handle, {}).get('mode')
+
+
+def poll(check, timeout, interval=0.2):
+    """Call check() until it returns a true value or the timeout passes; returns its last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() >= deadline:
+            return value
+        time.sleep(interval)
+
+
+def uplink_pf(reps):
+    """The PF number whose VF representors count (BlueField Arm side and ConnectX: pf0 for function 0)."""
+    keys = [k for k in reps['vfs'] if not isinstance(k, tuple) or len(k) == 2]
+    pfs = sorted(set(k[0] for k in keys if isinstance(k, tuple)))
+    return pfs[0] if pfs else 0
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            device=dict(type='str', required=True),
+            mode=dict(type='str', default='switchdev', choices=['legacy', 'switchdev']),
+            numvfs=dict(type='int'),
+            hw_tc_offload=dict(type='bool', default=True),
+            wait_timeout=dict(type='int', default=60),
+            root=ROOT_ARG,
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    root = refuse_test_root_outside_check_mode(module)
+    devlink = module.get_bin_path('devlink', required=True)
+    try:
+        dev = DevlinkDevice(Host(root), params['device'])
+        total = dev.totalvfs()
+        if params['numvfs'] is not None and (params['numvfs'] < 0 or (total is not None and params['numvfs'] > total)):
+            raise DpuError(['%s supports 0 to %s VFs, %d asked' % (dev.handle, total, params['numvfs'])])
+        before = {'mode': read_mode(module, devlink, dev.handle), 'numvfs': dev.numvfs()}
+        steps = plan_eswitch(dev.handle, before['mode'], params['mode'], before['numvfs'], params['numvfs'],
+                             vendor=dev.vendor, bus=dev.bus, numvfs_path=dev.numvfs_path)
+    except (DpuError, HostRootError) as exc:
+        module.fail_json(msg='nothing changed: %s' % exc, problems=getattr(exc, 'problems', [str(exc)]))
+    numvfs = before['numvfs'] if params['numvfs'] is None else params['numvfs']
+    result = dict(changed=bool(steps), device=dev.handle, mode=params['mode'], numvfs=numvfs,
+                  steps=[describe_step(s) if s[0] != 'numvfs' else '/%s = %d' % (s[1], s[2]) for s in steps],
+                  representors=representors_for_return(dev.representors()))
+    if module._diff:
+        result['diff'] = {'before': before, 'after': {'mode': params['mode'], 'numvfs': numvfs}}
+
+    offload_cmds = []
+    if params['hw_tc_offload'] and params['mode'] == 'switchdev':
+        ethtool = module.get_bin_path('ethtool')
+        for netdev in dev.netdevs():
+            if ethtool is None:
+                break
+            rc, out, err = module.run_command([ethtool, '-k', netdev])
+            if rc == 0 and 'hw-tc-offload: off' in out:
+                offload_cmds.append([ethtool, '-K', netdev, 'hw-tc-offload', 'on'])
+    result['steps'].extend(' '.join(c[1:]) for c in offload_cmds)
+    result['changed'] = bool(result['steps'])
+    if module.check_mode:
+        module.exit_json(**result)
+
+    writer = SysfsWriter(root)
+    unbound = []
+    try:
+        for step in steps:
+            if step[0] == 'numvfs':
+                writer.write(step[1], '%d\n' % step[2])
+            elif step[0] == 'wait_vfs':
+                if not poll(lambda: dev.vf_count_seen() == step[1], params['wait_timeout']):
+                    raise DpuError(['%s shows %d VFs after %ds, %d written' % (
+                        dev.handle, dev.vf_count_seen(), params['wait_timeout'], step[1])])
+            elif step[0] == 'unbind_vfs':
+                for vf in dev.vfs():
+                    if vf['driver']:
+                        writer.write('sys/bus/pci/devices/%s/driver/unbind' % vf['address'], vf['address'])
+                        unbound.append(vf)
+            elif step[0] == 'bind_vfs':
+                for vf in unbound:
+                    writer.write('sys/bus/pci/drivers/%s/bind' % vf['driver'], vf['address'])
+            elif step[0] == 'devlink':
+                argv = [devlink] + step[1][1:]
+                rc, out, err = module.run_command(argv)
+                if rc != 0:
+                    raise DpuError(['%s failed: %s' % (' '.join(step[1]), (err or out).strip())])
+        for argv in offload_cmds:
+            rc, out, err = module.run_command(argv)
+            if rc != 0:
+                raise DpuError(['%s failed: %s' % (' '.join(argv[1:]), (err or out).strip())])
+        mode = read_mode(module, devlink, dev.handle)
+        if mode != params['mode']:
+            raise DpuError(['%s reads back eSwitch mode %s after the steps, %s asked' % (
+                dev.handle, mode, params['mode'])])
+    except (DpuError, WriteError) as exc:
+        for vf in unbound:  # never leave VFs without a driver behind a failed step
+            writer.write('sys/bus/pci/drivers/%s/bind' % vf['driver'], vf['address'], ignore_errors=True)
+        module.fail_json(msg=str(exc), problems=getattr(exc, 'problems', [str(exc)]), **result)
+
+    problems = []
+    if params['mode'] == 'switchdev' and numvfs:
+        def reps_ready():
+            reps = dev.representors()
+            return reps if not representor_problems(reps, uplink_pf(reps), numvfs) else None
+        poll(reps_ready, params['wait_timeout'])
+        reps = dev.representors()
+        problems = representor_problems(reps, uplink_pf(reps), numvfs)
+        result['representors'] = representors_for_return(reps)
+    if problems:
+        module.fail_json(msg='; '.join(problems), problems=problems, **result)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()
