@@ -21,7 +21,7 @@ demo: setup
 test: setup test-unit sanity lint test-vm
 
 test-unit:
-	$(PY) -m pytest -q tests/unit tests/integration
+	$(PY) -m pytest -q tests/unit tests/integration tests/report
 
 sanity:
 	PYTHON=$(PY) scripts/sanity.sh
