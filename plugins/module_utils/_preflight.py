@@ -63,13 +63,13 @@ PROFILES = {
     'dpu-host': {
         'description': 'host of a BlueField DPU (OVN-Kubernetes dpu-host mode): IOMMU in passthrough, VFs of the '
                        'mlx5 PF stay on mlx5_core (no vfio-pci), hugepages near the DPU',
-        'vars': {'kernel_cmdline_iommu': 'passthrough', 'dataplane_numa_locality': 'place'},
+        'vars': {'kernel_cmdline_iommu': 'passthrough', 'dataplane_numa_locality': 'place', 'ovn_dpu_mode': 'dpu-host'},
         'forbid_vfio': True,
     },
     'dpu': {
         'description': 'the BlueField DPU itself (Arm, OVN-Kubernetes dpu mode): no IOMMU or vfio changes, one NUMA '
                        'node, so no locality plan',
-        'vars': {'dataplane_numa_locality': 'off'},
+        'vars': {'dataplane_numa_locality': 'off', 'ovn_dpu_mode': 'dpu'},
         'forbid_vfio': True,
     },
 }
