@@ -10,7 +10,7 @@ cd "$repo"
 log() { printf '[bootstrap] %s\n' "$*"; }
 
 need_apt=0
-for tool in qemu-system-x86_64 qemu-img mmdebstrap sfdisk mkfs.ext4 ssh ssh-keygen git make shellcheck chromium; do
+for tool in qemu-system-x86_64 qemu-img mmdebstrap sfdisk mkfs.ext4 ssh ssh-keygen git make shellcheck podman runc chromium; do
   command -v "$tool" >/dev/null 2>&1 || need_apt=1
 done
 if [ "$need_apt" = 0 ] && ! qemu-system-x86_64 -device help 2>/dev/null | grep -q '"igb"'; then
@@ -20,7 +20,7 @@ if [ "$need_apt" = 1 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "[bootstrap] Debian packages are missing and this is not root: run as root or install them:" >&2
     echo "  qemu-system-x86 qemu-utils (bookworm-backports) mmdebstrap fdisk e2fsprogs openssh-client git make shellcheck" \
-      "chromium" >&2
+      "podman runc chromium" >&2
     exit 1
   fi
   log "installing Debian packages (QEMU from bookworm-backports)"
@@ -31,7 +31,7 @@ if [ "$need_apt" = 1 ]; then
   apt-get update -q >/dev/null
   apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-utils >/dev/null
   apt-get install -y -q --no-install-recommends mmdebstrap fdisk e2fsprogs openssh-client git make python3-venv \
-    shellcheck chromium >/dev/null
+    shellcheck podman runc chromium >/dev/null
 fi
 
 python=${PYTHON:-python3}
