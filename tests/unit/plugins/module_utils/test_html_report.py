@@ -66,7 +66,7 @@ def test_host_section_draws_the_topology(facts):
     assert 'data-nic="0000:af:00.0"' in node1 and '<span class="badge use">sriov</span>' in node1
     assert re.findall(r'<span class="vf ([^"]+)"', node1) == ['iavf', 'iavf', 'vfio-pci', 'vfio-pci']
     assert node1.count('class="cpu isolated"') == 16  # the kernel isolated 2-15,18-31: all of node 1
-    assert 'data-nic="0000:18:00.0"' in html.split('data-numa-node="1"')[0]  # the LOM on node 0
+    assert 'data-nic="0000:18:00.0"' in html.split('data-numa-node="1"', maxsplit=1)[0]  # the LOM on node 0
     assert '<span class="badge mgmt">management</span>' in html
     unknown = html.split('data-numa-node="unknown"')[1]
     assert 'data-nic="0000:d8:00.0"' in unknown
