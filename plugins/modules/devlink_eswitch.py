@@ -24,8 +24,8 @@ description:
     devices (C(netdevsim/netdevsimN)) are accepted for tests; they prove the order, not any offload.
   - Returns the representors found on the device's switch (by C(phys_port_name)) and fails when switchdev shows
     fewer than one per VF after O(wait_timeout).
-  - Not for a BlueField host in DPU mode: there the Arm side owns the eSwitch (see the C(dataplane.node.ovn_dpu)
-    role, which only verifies it).
+  - Not for a BlueField host in DPU mode, where the Arm side owns the eSwitch (the C(dataplane.node.ovn_dpu)
+    role only verifies it there).
 author:
   - dataplane.node contributors (@dataplane-node)
 extends_documentation_fragment:

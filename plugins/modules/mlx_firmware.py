@@ -20,7 +20,7 @@ description:
     BlueField-2 C(INTERNAL_CPU_MODEL) = C(EMBEDDED_CPU(1)) with the owner flags C(INTERNAL_CPU_PAGE_SUPPLIER),
     C(INTERNAL_CPU_ESWITCH_MANAGER), C(INTERNAL_CPU_IB_VPORT0) and C(INTERNAL_CPU_OFFLOAD_ENGINE) all 0 (DPU) or
     all 1 (NIC).
-  - A change takes effect after a firmware reset or a power cycle of the server: a warm reboot may not apply it.
+  - A change takes effect after a firmware reset or a power cycle of the server; a warm reboot may not apply it.
     The module returns RV(power_cycle_required) and the reason; the C(dataplane.node.ovn_dpu) role adds it
     to the run's one reboot. A change is refused unless O(allow_power_cycle) is set.
   - When neither tool is installed nothing is queried and RV(tool) is null.

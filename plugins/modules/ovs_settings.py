@@ -20,7 +20,7 @@ description:
     Debian and RHEL start scripts copy that file into OVSDB at every start.
   - C(other_config:hw-offload) is read only when ovs-vswitchd starts; when it changes, ovs-vswitchd is restarted
     (O(restart_command)) and the value read back. The start script (C(ovs-ctl)) writes C(external_ids:hostname)
-    (the system hostname) and C(system-id) back at every start: keys it rewrote are set again and returned in
+    (the system hostname) and C(system-id) back at every start; keys it rewrote are set again and returned in
     RV(rewritten_at_restart); a C(hostname) other than the system's does not survive the next restart.
   - Optionally makes a bridge holding the given ports and internal ports, with a fail mode.
 author:

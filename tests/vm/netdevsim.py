@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: (c) 2026, dataplane.node contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build the kernel's netdevsim driver out of tree for a Debian kernel ABI, from Debian's own packages.
@@ -40,14 +39,15 @@ def _run(argv, cwd, log):
     with open(log, "a") as out:
         out.write("$ %s\n" % " ".join(argv))
         out.flush()
-        proc = subprocess.run(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.run(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, check=False)
     if proc.returncode:
         raise BuildError("%s failed (exit %d): see %s" % (argv[0], proc.returncode, log))
 
 
 def _version_of(package):
     """The Debian version apt knows for a package, or a BuildError."""
-    proc = subprocess.run(["apt-cache", "show", "--no-all-versions", package], capture_output=True, text=True)
+    proc = subprocess.run(["apt-cache", "show", "--no-all-versions", package], capture_output=True, text=True,
+                          check=False)
     m = re.search(r"^Version: (\S+)$", proc.stdout, re.M)
     if not m:
         raise BuildError("apt knows no package %s (apt-get update? is the ABI right?)" % package)
@@ -110,7 +110,7 @@ def build(abi, force=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
     b = sub.add_parser("build", help="build (or find cached) netdevsim.ko for a kernel ABI; prints its path")
     b.add_argument("abi", help="kernel release of the guest, e.g. 6.1.0-56-amd64")

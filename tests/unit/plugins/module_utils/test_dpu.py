@@ -168,8 +168,8 @@ def test_ovn_remote():
         "ovn-remote '10.0.0.1:6642' is not an OVN connection string (tcp:IP:PORT, ssl:IP:PORT or unix:PATH)"]
     assert _dpu.ovn_remote_problems('tcp:10.0.0.300:6642') == [
         "ovn-remote 'tcp:10.0.0.300:6642': '10.0.0.300' is not an IP address (IPv6 goes in brackets)"]
-    assert _dpu.ovn_remote_problems('tcp:10.0.0.1:70000') == ["ovn-remote 'tcp:10.0.0.1:70000': port 70000 is out of "
-                                                                "range"]
+    assert _dpu.ovn_remote_problems('tcp:10.0.0.1:70000') == [
+        "ovn-remote 'tcp:10.0.0.1:70000': port 70000 is out of range"]
 
 
 DPU_IDS = {'host-k8s-nodename': 'worker1', 'hostname': 'dpu1', 'ovn-encap-ip': '10.0.2.15', 'ovn-encap-type': 'geneve',

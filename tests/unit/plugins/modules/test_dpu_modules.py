@@ -15,7 +15,7 @@ import stat
 
 import pytest
 
-from ansible_collections.dataplane.node.plugins.modules import devlink_eswitch, mlx_firmware, ovn_dpu_check
+from ansible_collections.dataplane.node.plugins.modules import devlink_eswitch, mlx_firmware, ovn_dpu_check, ovs_settings
 
 import hosttree
 
@@ -199,3 +199,53 @@ def test_mlx_firmware_pending_power_cycle_and_no_tool(run_module, tools, monkeyp
     monkeypatch.setenv('PATH', str(tmp_path / 'empty'))
     code, result = run_module(mlx_firmware, {'_ansible_check_mode': True, 'device': '0000:17:00.0', 'dpu_mode': 'dpu'})
     assert (code, result['tool'], result['changed']) == (0, None, False)
+
+
+OVS_VSCTL = """for arg in "$@"; do case "$arg" in
+  list) cat %s/%s; exit 0;;
+  list-br) echo br-int; exit 0;;
+esac; done
+"""
+
+
+def test_ovs_settings_plans_one_transaction_restart_and_system_id(run_module, tools, tmp_path):
+    tools('ovs-vsctl', OVS_VSCTL % (DPU, 'ovs-vsctl-list-fresh.json'))
+    root = str(tmp_path / 'root')
+    write(root, 'etc/openvswitch/system-id.conf', '6ee91013-31bc-41e0-85c1-c11d2e77f5f1\n')
+    args = {'root': root, '_ansible_check_mode': True, '_ansible_diff': True, 'other_config': {'hw-offload': True},
+            'external_ids': {'ovn-encap-ip': '10.0.2.15', 'ovn-remote': 'unix:/var/run/ovn/ovnsb_db.sock'},
+            'system_id': 'dpu-1', 'bridge': 'brp0', 'ports': ['eni10np1'], 'internal_ports': ['vtep0'],
+            'fail_mode': 'standalone'}
+    code, result = run_module(ovs_settings, args)
+    assert code == 0, result
+    assert result['restarted'] is True and result['changed'] is True
+    assert result['changes'] == {
+        'other_config': {'hw-offload': [None, 'true']},
+        'external_ids': {'ovn-encap-ip': [None, '10.0.2.15'], 'ovn-remote': [None, 'unix:/var/run/ovn/ovnsb_db.sock'],
+                         'system-id': ['6ee91013-31bc-41e0-85c1-c11d2e77f5f1', 'dpu-1']},
+        'system-id.conf': ['6ee91013-31bc-41e0-85c1-c11d2e77f5f1', 'dpu-1']}
+    assert result['commands'] == [
+        ['ovs-vsctl', '--may-exist', 'add-br', 'brp0'],
+        ['ovs-vsctl', '--may-exist', 'add-port', 'brp0', 'eni10np1'],
+        ['ovs-vsctl', '--may-exist', 'add-port', 'brp0', 'vtep0', '--', 'set', 'Interface', 'vtep0', 'type=internal'],
+        ['ovs-vsctl', 'set-fail-mode', 'brp0', 'standalone'],
+        ['ovs-vsctl', '--', 'set', 'Open_vSwitch', '.', 'other_config:hw-offload=true',
+         '--', 'set', 'Open_vSwitch', '.', 'external_ids:ovn-encap-ip=10.0.2.15',
+         '--', 'set', 'Open_vSwitch', '.', 'external_ids:ovn-remote="unix:/var/run/ovn/ovnsb_db.sock"',
+         '--', 'set', 'Open_vSwitch', '.', 'external_ids:system-id=dpu-1'],
+        ['systemctl', 'restart', 'ovs-vswitchd.service']]
+    assert result['diff']['after']['other_config']['hw-offload'] == 'true'
+
+
+def test_ovs_settings_idempotent_on_the_configured_table(run_module, tools, tmp_path):
+    tools('ovs-vsctl', OVS_VSCTL % (DPU, 'ovs-vsctl-list-dpu.json'))
+    root = str(tmp_path / 'root')
+    write(root, 'etc/openvswitch/system-id.conf', '6ee91013-31bc-41e0-85c1-c11d2e77f5f1\n')
+    code, result = run_module(ovs_settings, {
+        'root': root, '_ansible_check_mode': True, 'other_config': {'hw-offload': 'true'},
+        'external_ids': {'ovn-encap-type': 'geneve', 'host-k8s-nodename': 'worker1'},
+        'system_id': '6ee91013-31bc-41e0-85c1-c11d2e77f5f1'})
+    assert (code, result['changed'], result['commands'], result['restarted']) == (0, False, [], False)
+    code, result = run_module(ovs_settings, {'root': root, '_ansible_check_mode': True, 'system_id': 'a',
+                                             'external_ids': {'system-id': 'b'}})
+    assert result['msg'] == "nothing changed: system_id 'a' and external_ids.system-id 'b' differ"
