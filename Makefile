@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_INJECT_FACT_VARS := False
 export ANSIBLE_PYTHON_INTERPRETER := $(PY)
 
-.PHONY: setup setup-vagrant demo test test-all test-unit sanity lint test-vm test-vm-all bench clean
+.PHONY: setup setup-vagrant demo test test-all test-unit sanity lint test-vm test-vm-all docs bench clean
 
 setup:
 	scripts/bootstrap.sh
@@ -45,6 +45,10 @@ test-all: setup setup-vagrant test-unit sanity lint test-vm-all
 
 setup-vagrant: setup
 	scripts/setup-vagrant.sh
+
+# The docsite (antsibull-docs + Sphinx, offline): modules, filters, roles, guides, changelog -> .build/docsite/html.
+docs: setup
+	docs/sphinx/build.sh
 
 bench: setup
 	$(PY) tests/bench/bench_facts.py --write docs/benchmarks.md
