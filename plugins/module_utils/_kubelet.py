@@ -15,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import copy
+import json
 import math
 import re
 from fractions import Fraction
@@ -23,6 +24,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._parse import (
     ParseError,
     format_cpulist,
     parse_cpulist,
+    parse_shell_assignments,
 )
 
 try:
@@ -159,6 +161,34 @@ FEATURE_GATES = {
 # structures field by field, lists replaced whole.
 DROPIN_MIN_VERSION = (1, 28)
 DROPIN_ALPHA_LAST = (1, 29)
+
+
+# KubeletConfiguration (v1beta1) fields newer than some kubelets still in use, with the minor version that added
+# them. An older kubelet decodes its config leniently: it logs "unknown field" and runs WITHOUT the setting (seen on
+# the testbed's real kubelet 1.20.2: memoryManagerPolicy, reservedMemory and topologyManagerPolicyOptions were
+# accepted, absent from /configz, and had no effect). Only a check by version catches them.
+# Sources: the KubeletConfiguration v1beta1 reference (kubernetes.io/docs/reference/config-api/kubelet-config.v1beta1)
+# and the release notes of each version.
+FIELD_VERSIONS = {
+    'memoryManagerPolicy': 21,
+    'reservedMemory': 21,
+    'cpuManagerPolicyOptions': 22,
+    'memorySwap': 22,
+    'topologyManagerPolicyOptions': 26,
+    'containerRuntimeEndpoint': 27,
+}
+
+
+def field_problems(config, version):
+    """Fields the kubelet version does not know (it would ignore them silently)."""
+    problems = []
+    minor = version[1] if version[0] == 1 else 10 ** 6
+    for field, first in sorted(FIELD_VERSIONS.items(), key=lambda item: (item[1], item[0])):
+        if field in config and minor < first:
+            problems.append('%s needs kubelet 1.%d or later: kubelet %s does not know the field and silently runs '
+                            'without it (lenient decoding); remove it or upgrade kubelet'
+                            % (field, first, format_version(version)))
+    return problems
 
 
 def gate_stage(name, version):
@@ -424,10 +454,9 @@ def validate(config, host_cpus, host_numa, isolated, version):
     problems.extend(gate_p)
     notes.extend(gate_n)
     v = format_version(version)
-    if memory_policy == 'Static':
-        if version[:2] < (1, 21):
-            problems.append('memoryManagerPolicy Static needs kubelet 1.21 or later (kubelet %s)' % v)
-        elif not gate_enabled(gates, 'MemoryManager', version) and not _locked('MemoryManager', version):
+    problems.extend(field_problems(config, version))
+    if memory_policy == 'Static' and version[:2] >= (1, 21):
+        if not gate_enabled(gates, 'MemoryManager', version) and not _locked('MemoryManager', version):
             problems.append('memoryManagerPolicy Static needs the MemoryManager feature gate in kubelet %s (alpha in '
                             '1.21: set featureGates MemoryManager: true)' % v)
     if cpu_policy == 'static' and version[:2] < (1, 26) and not gate_enabled(gates, 'CPUManager', version):
@@ -525,3 +554,344 @@ def state_files(reasons):
     if any(r.startswith(('memoryManagerPolicy', 'reservedMemory')) for r in reasons):
         files.append('memory_manager_state')
     return files
+
+
+# ---------------------------------------------------------------- the kubelet on this node (detection)
+
+# Where kubelet takes its flags besides its unit: kubeadm's generated flags, then the packages' user files.
+FLAG_FILES = (
+    ('var/lib/kubelet/kubeadm-flags.env', 'KUBELET_KUBEADM_ARGS'),
+    ('etc/default/kubelet', 'KUBELET_EXTRA_ARGS'),
+    ('etc/sysconfig/kubelet', 'KUBELET_EXTRA_ARGS'),
+)
+UNIT_DROPIN_DIRS = ('etc/systemd/system/kubelet.service.d', 'usr/lib/systemd/system/kubelet.service.d',
+                    'lib/systemd/system/kubelet.service.d')
+BINARY_DIRS = ('usr/bin', 'usr/local/bin', 'usr/sbin', 'bin', 'opt/bin')
+DEFAULT_ROOT_DIR = '/var/lib/kubelet'
+DEFAULT_CONFIG = '/var/lib/kubelet/config.yaml'
+DEFAULT_CONFIG_DIR = '/etc/kubernetes/kubelet.conf.d'
+
+
+def parse_kubelet_flags(argv):
+    """kubelet's command line (argv[1:]) as {flag: value}: --flag=value, --flag value, a bare --flag is 'true'.
+
+    kubelet takes no positional arguments, so a word that does not start with '-' is the previous flag's value
+    (boolean flags need --flag=false to be false, as pflag parses them). The last occurrence wins.
+    """
+    flags = {}
+    words = list(argv)
+    index = 0
+    while index < len(words):
+        word = words[index]
+        index += 1
+        if not word.startswith('-') or word in ('-', '--'):
+            continue
+        name = word.lstrip('-')
+        if '=' in name:
+            name, value = name.split('=', 1)
+        elif index < len(words) and not words[index].startswith('-'):
+            value = words[index]
+            index += 1
+        else:
+            value = 'true'
+        flags[name] = value
+    return flags
+
+
+def split_args(text):
+    """Words of a KUBELET_*_ARGS value (quotes as the shell strips them; no expansion)."""
+    words, current, quote, started = [], [], None, False
+    for char in text or '':
+        if quote:
+            if char == quote:
+                quote = None
+            else:
+                current.append(char)
+        elif char in '"\'':
+            quote, started = char, True
+        elif char.isspace():
+            if current or started:
+                words.append(''.join(current))
+            current, started = [], False
+        else:
+            current.append(char)
+    if current or started:
+        words.append(''.join(current))
+    return words
+
+
+def kubelet_layout(flags):
+    """Config file, drop-in directory, root directory and kubeconfig from kubelet's flags (kubeadm defaults)."""
+    return {
+        'config_path': flags.get('config') or DEFAULT_CONFIG,
+        'config_dir': flags.get('config-dir') or None,
+        'root_dir': flags.get('root-dir') or DEFAULT_ROOT_DIR,
+        'kubeconfig': flags.get('kubeconfig') or None,
+        'hostname_override': flags.get('hostname-override') or None,
+    }
+
+
+def hugepage_capacity(hugepages):
+    """What kubelet reports as Node capacity for the host's pools: {'hugepages-2Mi': '32Mi', ...}.
+
+    hugepages: the host model's hugepages() section. Every supported size is reported (0 when empty), in the
+    canonical form the API server returns (binary suffix, exact), so the strings compare equal.
+    """
+    capacity = {}
+    for pool in (hugepages or {}).get('pools', {}).values():
+        size_kb = pool.get('size_kb')
+        total = pool.get('nr')
+        if not size_kb or total is None:
+            continue
+        capacity['hugepages-' + format_memory(size_kb * 1024)] = format_memory(size_kb * 1024 * total)
+    return capacity
+
+
+def capacity_difference(wanted, node_status):
+    """Lines for every hugepages resource whose Node capacity or allocatable differs from wanted."""
+    lines = []
+    for field in ('capacity', 'allocatable'):
+        reported = (node_status or {}).get(field) or {}
+        for resource, value in sorted(wanted.items()):
+            got = reported.get(resource)
+            same = False
+            if got is not None:
+                try:
+                    same = parse_memory(got) == parse_memory(value)
+                except ParseError:
+                    same = False
+            if not same:
+                lines.append('%s %s: node reports %s, the host has %s' % (field, resource, got, value))
+    return lines
+
+
+def parse_cpu_manager_state(text):
+    """kubelet's cpu_manager_state checkpoint ({"policyName": ..., "defaultCpuSet": ...}) or None."""
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class KubeletHost:
+    """The kubelet on a host, read through the host model's HostFS (an injectable root, as everywhere).
+
+    Reads the running kubelet's command line from /proc, the flag files kubeadm and the packages use, the unit
+    drop-ins and the manager checkpoints. Never runs anything: the module runs `kubelet --version`.
+    """
+
+    def __init__(self, fs):
+        self.fs = fs
+
+    def binary(self, name):
+        """Host path of the kubelet binary (absolute name or searched in the usual directories), or None."""
+        if name.startswith('/'):
+            return name if self.fs.exists(name.lstrip('/')) else None
+        for directory in BINARY_DIRS:
+            if self.fs.exists(directory + '/' + name):
+                return '/' + directory + '/' + name
+        return None
+
+    def processes(self):
+        """[(pid, argv)] of running kubelets (argv[0]'s basename is kubelet)."""
+        found = []
+        for entry in self.fs.listdir('proc'):
+            if not entry.isdigit():
+                continue
+            raw = self.fs.read('proc/%s/cmdline' % entry)
+            if not raw:
+                continue
+            argv = raw.split('\0')
+            while argv and argv[-1] == '':
+                argv.pop()
+            if argv and argv[0].rsplit('/', 1)[-1] == 'kubelet':
+                found.append((int(entry), argv))
+        return sorted(found)
+
+    def flag_files(self):
+        """{path: [words]} of the flag files present."""
+        files = {}
+        for rel, variable in FLAG_FILES:
+            text = self.fs.read(rel)
+            if text is not None:
+                files['/' + rel] = split_args(parse_shell_assignments(text).get(variable, ''))
+        return files
+
+    def unit_dropins(self):
+        return ['/%s/%s' % (d, n) for d in UNIT_DROPIN_DIRS for n in self.fs.listdir(d) if n.endswith('.conf')]
+
+    def state(self, root_dir):
+        """The CPU and memory manager checkpoints under kubelet's root directory (None when absent)."""
+        base = root_dir.strip('/')
+        cpu = self.fs.read(base + '/cpu_manager_state')
+        memory = self.fs.read(base + '/memory_manager_state')
+        return {'cpu_manager_state': parse_cpu_manager_state(cpu) if cpu is not None else None,
+                'memory_manager_state': parse_cpu_manager_state(memory) if memory is not None else None}
+
+    def describe(self, binary_name):
+        """Everything the kubelet role needs to know, as plain data."""
+        processes = self.processes()
+        files = self.flag_files()
+        if processes:
+            pid, argv = processes[0]
+            flags = parse_kubelet_flags(argv[1:])
+            source = 'running'
+        else:
+            pid, argv = None, []
+            flags = {}
+            for words in files.values():
+                flags.update(parse_kubelet_flags(words))
+            source = 'flag files' if files else 'defaults'
+        layout = kubelet_layout(flags)
+        return dict(layout, binary=self.binary(binary_name), running=bool(processes), pid=pid, args=argv[1:],
+                    flags=flags, flags_from=source, flag_files=files, unit_dropins=self.unit_dropins(),
+                    state=self.state(layout['root_dir']))
+
+
+# ---------------------------------------------------------------- DPDK pod resources and volumes
+
+def _page_size_bytes(size):
+    """'2M', '2Mi', '2MB', '1G', '1Gi', 2097152 -> bytes of a hugepage size."""
+    text = str(size).strip()
+    if text.endswith('B'):
+        text = text[:-1]
+    if text[-1:] in ('K', 'M', 'G'):
+        text += 'i'
+    return parse_memory(text)
+
+
+def _version_tuple(version):
+    if version is None or isinstance(version, tuple):
+        return version
+    return parse_version(version)
+
+
+def pod_resources(needs, facts, version=None, feature_gates=None):
+    """The resources, volumes, mounts and capabilities of a DPDK container, validated against the node's facts.
+
+    needs: cpu, memory (quantities; requests == limits, Guaranteed QoS), hugepages ({size: amount} or a list of
+    {size, amount}), shm (size of /dev/shm), devices ({resource name: count}, e.g. SR-IOV VFs), hugepages_path.
+    facts: the dataplane fact (node_facts); its hugepage pools decide which sizes exist and how much there is.
+    version: the kubelet version ('1.20', 'v1.29.3', (1, 20, 0)); feature_gates: the kubelet's featureGates.
+    Returns a dict (resources, volumes, volumeMounts, securityContext, notes); raises KubeletConfigError with
+    every problem.
+    """
+    problems, notes = [], []
+    needs = dict(needs or {})
+    try:
+        version = _version_tuple(version)
+    except ParseError as exc:
+        problems.append('version: %s' % exc)
+        version = None
+    pools = ((facts or {}).get('hugepages') or {}).get('pools') or {}
+    by_bytes = {}
+    for pool in pools.values():
+        if pool.get('size_kb'):
+            by_bytes[pool['size_kb'] * 1024] = pool
+
+    quantities = {}
+    for key in ('cpu', 'memory'):
+        value = needs.get(key)
+        if value is None:
+            problems.append('%s is required: hugepages need a cpu or memory request, and exclusive CPUs need '
+                            'Guaranteed QoS (cpu and memory requests equal to limits)' % key)
+            continue
+        try:
+            quantities[key] = parse_quantity(value)
+        except ParseError as exc:
+            problems.append('%s: %s' % (key, exc))
+            continue
+        if quantities[key] <= 0:
+            problems.append('%s must be more than 0' % key)
+    if 'cpu' in quantities and quantities['cpu'] > 0 and quantities['cpu'].denominator != 1:
+        notes.append('cpu %s is not a whole number: the static CPU manager gives exclusive CPUs only to whole-CPU '
+                     'Guaranteed containers' % needs['cpu'])
+
+    hugepages = needs.get('hugepages') or {}
+    if isinstance(hugepages, dict):
+        hugepages = [{'size': size, 'amount': amount} for size, amount in sorted(hugepages.items(), key=str)]
+    wanted = []
+    for index, entry in enumerate(hugepages):
+        if not isinstance(entry, dict) or 'size' not in entry or 'amount' not in entry:
+            problems.append('hugepages[%d]: give size and amount' % index)
+            continue
+        try:
+            page = _page_size_bytes(entry['size'])
+            amount = parse_memory(entry['amount'])
+        except (ParseError, IndexError) as exc:
+            problems.append('hugepages %s: %s' % (entry.get('size'), exc))
+            continue
+        name = format_memory(page)
+        pool = by_bytes.get(page)
+        if pool is None:
+            problems.append('hugepages-%s: the node has no %s pages (sizes: %s)' % (
+                name, name, ', '.join(sorted((format_memory(b) for b in by_bytes), key=parse_memory)) or 'none'))
+            continue
+        if amount <= 0 or amount % page:
+            problems.append('hugepages-%s %s is not a positive multiple of the page size %s'
+                            % (name, entry['amount'], name))
+            continue
+        total = (pool.get('nr') or 0) * page
+        if amount > total:
+            problems.append('hugepages-%s %s is more than the node has (%d pages, %s): kubelet rejects the pod '
+                            '(OutOfhugepages-%s)' % (name, entry['amount'], pool.get('nr') or 0,
+                                                     format_memory(total), name))
+            continue
+        wanted.append((name, amount))
+    if not hugepages:
+        notes.append('no hugepages asked: DPDK needs hugepages unless it runs with --no-huge')
+
+    shm = needs.get('shm')
+    shm_bytes = None
+    if shm is not None:
+        try:
+            shm_bytes = parse_memory(shm)
+        except ParseError as exc:
+            problems.append('shm: %s' % exc)
+        if shm_bytes is not None and 'memory' in quantities and shm_bytes > quantities['memory']:
+            problems.append('shm %s is more than the memory limit %s: /dev/shm pages count against the container\'s '
+                            'memory' % (shm, needs['memory']))
+        if shm_bytes is not None and version is not None:
+            gates = feature_gates or {}
+            v = format_version(version)
+            if version[:2] < (1, 20):
+                notes.append('kubelet %s cannot size a memory-backed emptyDir: /dev/shm gets the kernel default (half '
+                             'the node\'s RAM); sizeLimit only evicts the pod' % v)
+            elif not gate_enabled(gates, 'SizeMemoryBackedVolumes', version):
+                notes.append('kubelet %s sizes /dev/shm to sizeLimit only with the SizeMemoryBackedVolumes feature '
+                             'gate (alpha, off by default in 1.20 and 1.21): without it the tmpfs is half the '
+                             'node\'s RAM' % v)
+    devices = needs.get('devices') or {}
+    for resource, count in sorted(devices.items()):
+        if '/' not in str(resource) or not isinstance(count, int) or isinstance(count, bool) or count < 1:
+            problems.append('devices %s: %r: give an extended resource name (vendor/name) and a count of 1 or more'
+                            % (resource, count))
+    if problems:
+        raise KubeletConfigError(problems)
+
+    requests = {'cpu': str(needs['cpu']), 'memory': str(needs['memory'])}
+    for name, amount in wanted:
+        requests['hugepages-' + name] = format_memory(amount)
+    for resource, count in sorted(devices.items()):
+        requests[resource] = str(count)
+    volumes, mounts = [], []
+    base = needs.get('hugepages_path') or '/hugepages'
+    if len(wanted) == 1:
+        volumes.append({'name': 'hugepages', 'emptyDir': {'medium': 'HugePages'}})
+        mounts.append({'name': 'hugepages', 'mountPath': base})
+    else:
+        for name, _amount in wanted:
+            volume = 'hugepages-' + name.lower()
+            volumes.append({'name': volume, 'emptyDir': {'medium': 'HugePages-' + name}})
+            mounts.append({'name': volume, 'mountPath': '%s-%s' % (base, name)})
+    if shm_bytes is not None:
+        volumes.append({'name': 'shm', 'emptyDir': {'medium': 'Memory', 'sizeLimit': format_memory(shm_bytes)}})
+        mounts.append({'name': 'shm', 'mountPath': '/dev/shm'})
+    return {
+        'resources': {'requests': dict(requests), 'limits': dict(requests)},
+        'volumes': volumes,
+        'volumeMounts': mounts,
+        'securityContext': {'capabilities': {'add': ['IPC_LOCK']}},
+        'notes': notes,
+    }

@@ -297,7 +297,10 @@ def test_topology_manager_values(host):
 
 def test_version_rules(host):
     assert check(host, GOOD, version=(1, 20, 0))[0] == [
-        'memoryManagerPolicy Static needs kubelet 1.21 or later (kubelet 1.20)']
+        'memoryManagerPolicy needs kubelet 1.21 or later: kubelet 1.20 does not know the field and silently runs '
+        'without it (lenient decoding); remove it or upgrade kubelet',
+        'reservedMemory needs kubelet 1.21 or later: kubelet 1.20 does not know the field and silently runs '
+        'without it (lenient decoding); remove it or upgrade kubelet']
     assert check(host, GOOD, version=(1, 21, 0))[0] == [
         'memoryManagerPolicy Static needs the MemoryManager feature gate in kubelet 1.21 (alpha in 1.21: set '
         'featureGates MemoryManager: true)']
