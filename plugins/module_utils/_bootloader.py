@@ -175,7 +175,10 @@ class _GrubDefaultFile:
         commands = []
         if self.TRIAL_FILE in files and self._cleanup_needs_regenerate():
             commands.append(self._regenerate())
-        if self.trial_staged():
+        # GRUB leaves `next_entry=` (empty) behind after booting the trial: unset it too, so grubenv is
+        # byte for byte what it was before the trial.
+        env = self.grubenv()
+        if self.trial_staged() or (files and env.get('next_entry') == ''):
             commands.append([self.EDITENV_TOOL, '/%s/grubenv' % self.GRUB_DIR, 'unset', 'next_entry'])
         return Plan(None, None, files=files, commands=commands)
 

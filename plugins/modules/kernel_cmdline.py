@@ -245,6 +245,8 @@ trial:
 """
 
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import ApplyError, apply_files_then_commands
@@ -313,8 +315,9 @@ def measured_boot_seconds(run):
     return parse_systemd_analyze(out) if rc == 0 else None
 
 
-def plan_trial(params, host, run, running):
-    """(present, absent, flavour, plan, trial result) for trial=stage|commit|discard."""
+def plan_trial(params, host, run, running, boot_seconds=None):
+    """(present, absent, flavour, plan, trial result) for trial=stage|commit|discard.
+    boot_seconds: a callable measuring the host's last boot (None for a test tree, which has no boot)."""
     mode = params['trial']
     if mode == 'discard':
         flavour = flavour_of(params, host, run)
@@ -347,9 +350,8 @@ def plan_trial(params, host, run, running):
         state = parse_state(host.fs.read(STATE_FILE)) or {}
         result.update(state='booted', previous=state.get('previous', []))
         return present, absent, flavour, Plan(permanent.before, permanent.after), result
-    # Only the live host's boot time is measurable; a test tree has none.
-    if params['trial_timeout'] is not None and params['root'] in ('/', ''):
-        seconds = measured_boot_seconds(run)
+    if params['trial_timeout'] is not None and boot_seconds is not None:
+        seconds = boot_seconds()
         result['boot_seconds'] = seconds
         if seconds is not None and params['trial_timeout'] < seconds:
             raise ArgError(['trial_timeout=%d s is shorter than this host\'s last boot (%.0f s by systemd-analyze '
@@ -401,7 +403,9 @@ def main():
                 plan = plan.then(flavour.trial_cleanup())
                 trial.update(state='discarded', entry=TRIAL_ID)
         else:
-            present, absent, flavour, plan, trial = plan_trial(module.params, host, run, running)
+            # Only the live host's boot time is measurable; a test tree has none.
+            measure = (lambda: measured_boot_seconds(run)) if os.path.abspath(root) == '/' else None
+            present, absent, flavour, plan, trial = plan_trial(module.params, host, run, running, measure)
     except ArgError as exc:
         module.fail_json(msg='invalid kernel arguments, nothing changed: %s' % exc, problems=exc.problems)
     except (BootLoaderError, HostRootError, ParseError, TrialError) as exc:

@@ -52,6 +52,15 @@ def test_grub_config_comes_from_the_dropin(host):
     assert 'hugepages=0:1,1:1' in host.file('/boot/grub/grub.cfg').content_string
 
 
+def test_the_trial_boot_was_committed_and_left_nothing_behind(host):
+    # The arguments came through a one-time GRUB entry (kernel_cmdline_trial) and were then made permanent.
+    assert not host.file('/etc/grub.d/42_dataplane_node_trial').exists
+    assert not host.file('/var/lib/dataplane-node/kernel-cmdline-trial.json').exists
+    assert 'dataplane-node-trial' not in host.file('/boot/grub/grub.cfg').content_string
+    assert 'next_entry=' not in host.check_output('grub-editenv /boot/grub/grubenv list')
+    assert not any(t.startswith('panic=') for t in host.file('/proc/cmdline').content_string.split())
+
+
 def test_one_gig_page_on_each_node(host, facts):
     for node in (0, 1):
         assert host.file(NODE_1G % node).content_string.strip() == '1'

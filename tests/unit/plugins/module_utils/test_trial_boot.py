@@ -140,9 +140,14 @@ def test_debian_cleanup_removes_the_entry_and_a_pending_next_entry(tmp_path):
     plan = flavour.trial_cleanup()
     assert plan.files == {'etc/grub.d/42_dataplane_node_trial': None, STATE_FILE: None}
     assert plan.commands == [['update-grub'], ['grub-editenv', '/boot/grub/grubenv', 'unset', 'next_entry']]
-    # After the trial booted, GRUB had cleared next_entry: only the files and the regeneration remain.
-    (tmp_path / 'boot/grub/grubenv').write_text(GRUBENV_EMPTY)
-    assert flavour_for('debian-grub', HostFS(root), Recorder(), 'bios').trial_cleanup().commands == [['update-grub']]
+    # After the trial booted, GRUB had cleared next_entry but left `next_entry=` behind: unset it as well.
+    (tmp_path / 'boot/grub/grubenv').write_text('# GRUB Environment Block\nnext_entry=\n####\n')
+    assert flavour_for('debian-grub', HostFS(root), Recorder(), 'bios').trial_cleanup().commands == [
+        ['update-grub'], ['grub-editenv', '/boot/grub/grubenv', 'unset', 'next_entry']]
+    # With no trial files, an empty next_entry is not ours to touch.
+    (tmp_path / STATE_FILE).unlink()
+    (tmp_path / 'etc/grub.d/42_dataplane_node_trial').unlink()
+    assert not flavour_for('debian-grub', HostFS(root), Recorder(), 'bios').trial_cleanup().changed
 
 
 def test_debian_trial_follows_grub_default_to_the_booted_entry(tmp_path):

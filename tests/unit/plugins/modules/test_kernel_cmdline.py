@@ -186,3 +186,24 @@ def test_trial_discard_and_leftover_cleanup(run_module, ubuntu_root):
     code, result = run_module(kernel_cmdline, {'root': root, '_ansible_check_mode': True})
     assert result['trial'] == {'mode': 'off', 'state': 'discarded', 'entry': 'dataplane-node-trial'}
     assert result['changed'] is True
+
+
+def test_trial_timeout_shorter_than_the_last_boot_is_refused(ubuntu_root):
+    from ansible_collections.dataplane.node.plugins.module_utils._host import Host
+    from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import ArgError
+
+    root = with_grub_menu(ubuntu_root)
+    params = {'iommu': None, 'hugepages': None, 'default_hugepagesz': None, 'isolated_cpus': '4-7',
+              'isolation_params': ['isolcpus'], 'isolation_flags': [], 'args': [], 'absent': [], 'loader': 'auto',
+              'trial': 'stage', 'trial_panic': 10, 'trial_timeout': 60}
+
+    def run(argv):
+        import subprocess
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        return proc.returncode, proc.stdout, proc.stderr
+
+    host = Host(root)
+    with pytest.raises(ArgError, match=r"trial_timeout=60 s is shorter than this host's last boot \(95 s"):
+        kernel_cmdline.plan_trial(params, host, run, [], boot_seconds=lambda: 95.2)
+    result = kernel_cmdline.plan_trial(dict(params, trial_timeout=300), host, run, [], boot_seconds=lambda: 95.2)[4]
+    assert result['state'] == 'staged' and result['boot_seconds'] == 95.2
