@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_INJECT_FACT_VARS := False
 export ANSIBLE_PYTHON_INTERPRETER := $(PY)
 
-.PHONY: setup setup-vagrant demo test test-all test-unit sanity lint test-vm test-vm-all docs bench clean
+.PHONY: setup setup-vagrant demo test test-all test-unit sanity lint test-vm test-vm-all ee test-ee docs bench clean
 
 setup:
 	scripts/bootstrap.sh
@@ -42,6 +42,16 @@ test-vm-all:
 
 # The whole suite with every scenario: one command for all of it.
 test-all: setup setup-vagrant test-unit sanity lint test-vm-all
+
+# The execution environment image AWX runs the collection in (podman + ansible-builder; cached by the hash of
+# its inputs under ${DATAPLANE_CACHE:-~/.cache/dataplane-node}/ee; see docs/awx.md).
+ee: setup
+	$(PY) ee/build.py
+
+# AWX-style jobs: ansible-runner with process isolation in the EE against one testbed VM (under the VM lock;
+# the image is built first, outside it).
+test-ee: setup
+	tag=$$($(PY) ee/build.py --print-tag) && DATAPLANE_EE_IMAGE=$$tag flock /tmp/dataplane-vm.lock $(PY) -m pytest -v -rs tests/ee
 
 setup-vagrant: setup
 	scripts/setup-vagrant.sh
