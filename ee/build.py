@@ -3,6 +3,7 @@
     .venv/bin/python ee/build.py                 # Debian base built here (no registry needed); prints the image tag
     .venv/bin/python ee/build.py --base default  # meta/execution-environment.yml as is (quay.io/centos/centos:stream9)
     .venv/bin/python ee/build.py --create-only   # only write the build context (ansible-builder create), no podman
+    .venv/bin/python ee/build.py --print-tag    # only the tag (for scripts: DATAPLANE_EE_IMAGE=$(...) pytest tests/ee)
     .venv/bin/python ee/build.py --ca-dir DIR    # extra CA certificates (*.crt) trusted during the build and in the image
                                         # (default: /usr/local/share/ca-certificates when it holds any; 'none': off)
 
@@ -359,6 +360,7 @@ def main(argv=None):
     parser.add_argument("--collections-from", choices=("venv", "galaxy"),
                         help="dependency collections: copied from this venv (default for --base debian) or Galaxy")
     parser.add_argument("--create-only", action="store_true", help="write the build context only (no podman)")
+    parser.add_argument("--print-tag", action="store_true", help="print only the image tag (for scripts)")
     args = parser.parse_args(argv)
     reason = None if args.create_only else preflight()
     if reason:
@@ -370,7 +372,7 @@ def main(argv=None):
     except BuildError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(json.dumps(info, indent=2))
+    print(info.get("tag", "") if args.print_tag else json.dumps(info, indent=2))
     return 0
 
 
