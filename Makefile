@@ -21,7 +21,7 @@ demo: setup
 test: setup test-unit sanity lint test-vm
 
 test-unit:
-	$(PY) -m pytest -q tests/unit tests/integration tests/report
+	$(PY) -m pytest -q tests/unit tests/integration tests/report tests/ee/test_ee_definition.py
 
 sanity:
 	PYTHON=$(PY) scripts/sanity.sh
