@@ -259,6 +259,19 @@ def representor_problems(switch, pf, numvfs, controller=None):
     return problems
 
 
+def eswitch_problems(handle, want_mode, numvfs, vendor=None, bus='pci'):
+    """What forbids asking for want_mode on this device, known before the device is queried."""
+    problems = []
+    if want_mode not in ESWITCH_MODES:
+        problems.append('eSwitch mode %r is not one of %s' % (want_mode, ', '.join(ESWITCH_MODES)))
+    if want_mode == 'switchdev' and bus == 'pci' and vendor not in ('0x15b3',):
+        problems.append('%s is not a Mellanox/NVIDIA device (vendor %s): switchdev is only set on ConnectX and '
+                        'BlueField NICs' % (handle, vendor or 'unknown'))
+    if want_mode == 'switchdev' and numvfs == 0:
+        problems.append('switchdev with 0 VFs: writing 0 VFs returns the eSwitch to legacy; ask for at least one VF')
+    return problems
+
+
 def plan_eswitch(handle, current_mode, want_mode, current_vfs, numvfs, vendor=None, bus='pci', numvfs_path=None):
     """The ordered steps to reach want_mode with numvfs VFs, as data:
     ('numvfs', path, n) write; ('wait_vfs', n); ('unbind_vfs',); ('devlink', argv); ('bind_vfs',).
@@ -266,17 +279,10 @@ def plan_eswitch(handle, current_mode, want_mode, current_vfs, numvfs, vendor=No
     Order (ConnectX/BlueField, kernel datapath): VFs created and waited for, VFs unbound from their driver, eSwitch
     mode set, VFs bound back. Writing 0 VFs while in switchdev silently returns the eSwitch to legacy (and VFs made
     afterwards get no representors), so a VF count change is followed by setting switchdev again."""
-    problems = []
-    if want_mode not in ESWITCH_MODES:
-        problems.append('eSwitch mode %r is not one of %s' % (want_mode, ', '.join(ESWITCH_MODES)))
-    if want_mode == 'switchdev' and bus == 'pci' and vendor not in ('0x15b3',):
-        problems.append('%s is not a Mellanox/NVIDIA device (vendor %s): switchdev is only set on ConnectX and '
-                        'BlueField NICs' % (handle, vendor or 'unknown'))
-    target = current_vfs if numvfs is None else numvfs
-    if want_mode == 'switchdev' and numvfs == 0:
-        problems.append('switchdev with 0 VFs: writing 0 VFs returns the eSwitch to legacy; ask for at least one VF')
+    problems = eswitch_problems(handle, want_mode, numvfs, vendor, bus)
     if problems:
         raise DpuError(problems)
+    target = current_vfs if numvfs is None else numvfs
     steps = []
     vfs_change = numvfs is not None and numvfs != current_vfs
     if vfs_change:

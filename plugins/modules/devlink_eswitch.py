@@ -101,7 +101,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
 from ansible_collections.dataplane.node.plugins.module_utils._devlink import DevlinkDevice, representors_for_return
 from ansible_collections.dataplane.node.plugins.module_utils._dpu import (
-    DpuError, describe_step, parse_devlink_eswitch, plan_eswitch, representor_problems)
+    DpuError, describe_step, eswitch_problems, parse_devlink_eswitch, plan_eswitch, representor_problems)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
@@ -151,6 +151,9 @@ def main():
         total = dev.totalvfs()
         if params['numvfs'] is not None and (params['numvfs'] < 0 or (total is not None and params['numvfs'] > total)):
             raise DpuError(['%s supports 0 to %s VFs, %d asked' % (dev.handle, total, params['numvfs'])])
+        problems = eswitch_problems(dev.handle, params['mode'], params['numvfs'], dev.vendor, dev.bus)
+        if problems:
+            raise DpuError(problems)
         before = {'mode': read_mode(module, devlink, dev.handle), 'numvfs': dev.numvfs()}
         steps = plan_eswitch(dev.handle, before['mode'], params['mode'], before['numvfs'], params['numvfs'],
                              vendor=dev.vendor, bus=dev.bus, numvfs_path=dev.numvfs_path)

@@ -90,10 +90,15 @@ def test_devlink_eswitch_idempotent_with_representors(run_module, tools, tmp_pat
 def test_devlink_eswitch_refuses_before_any_change(run_module, tools, host_root):
     tools('devlink', 'echo "kernel answers: No such device" >&2; exit 1\n')
     code, result = run_module(devlink_eswitch, {'root': host_root('qemu-igb'), '_ansible_check_mode': True,
-                                                'device': 'pci/0000:00:03.0', 'numvfs': 2})
+                                                'device': 'pci/0000:00:03.0', 'numvfs': 2, 'mode': 'legacy'})
     assert code == 1
     assert result['msg'] == ('nothing changed: devlink dev eswitch show pci/0000:00:03.0 failed: kernel answers: No '
                              'such device')
+    # refused before devlink is even asked
+    code, result = run_module(devlink_eswitch, {'root': host_root('qemu-igb'), '_ansible_check_mode': True,
+                                                'device': 'pci/0000:00:03.0', 'numvfs': 2})
+    assert result['problems'] == ['pci/0000:00:03.0 is not a Mellanox/NVIDIA device (vendor 0x8086): switchdev is '
+                                  'only set on ConnectX and BlueField NICs']
     tools('devlink', 'cat %s/devlink-eswitch-legacy.json | sed s,netdevsim/netdevsim10,pci/0000:00:03.0,\n' % DPU)
     code, result = run_module(devlink_eswitch, {'root': host_root('qemu-igb'), '_ansible_check_mode': True,
                                                 'device': 'pci/0000:00:03.0', 'numvfs': 9})
