@@ -99,7 +99,7 @@ options:
         When the booted kernel already has the arguments (the trial booted), it changes nothing and reports
         RV(trial.state=booted)."
       - V(commit) makes the staged arguments permanent through the normal path and removes the trial entry; it
-        refuses unless the booted kernel has them. The spec options are ignored: the staged change is used.
+        refuses unless the booted kernel has them. The spec options are ignored (the staged change is used).
       - V(discard) removes the trial entry, its state and a pending C(next_entry); the default entry is untouched.
       - "Refused where a one-time boot is impossible: no C(next_entry) support in C(grub.cfg), grubenv on LVM,
         device-mapper, RAID, btrfs or ZFS, or (BLS) no C(saved_entry)."

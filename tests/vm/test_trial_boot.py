@@ -61,8 +61,8 @@ def boot_state(vm):
 def run_roles(bed_info, case, extra):
     bed, vm, state = bed_info
     inventory = os.path.join(str(state), "inventory-%s.json" % case)
-    hook = "%s %s reset %s --state-dir %s" % (sys.executable, os.path.join(REPO, "tests", "vm", "testbed.py"),
-                                            vm.name, state)
+    hook = "%s %s reset %s --state-dir %s" % (
+        sys.executable, os.path.join(REPO, "tests", "vm", "testbed.py"), vm.name, state)
     with open(inventory, "w") as handle:
         json.dump({"all": {"hosts": {vm.name: {
             "ansible_host": vm.address, "ansible_port": vm.port, "ansible_user": vm.user,
@@ -89,8 +89,8 @@ def run_roles(bed_info, case, extra):
     try:
         report = json.loads(proc.stdout)
     except ValueError:
-        pytest.fail("ansible-playbook (%s) printed no JSON (rc=%d); log: %s\n%s" % (case, proc.returncode, log,
-                                                                                 proc.stderr[-3000:]))
+        pytest.fail("ansible-playbook (%s) printed no JSON (rc=%d); log: %s\n%s" % (
+            case, proc.returncode, log, proc.stderr[-3000:]))
     print("%s: rc=%d in %.0f s" % (case, proc.returncode, elapsed))
     return proc.returncode, report, log
 

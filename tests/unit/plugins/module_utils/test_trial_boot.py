@@ -53,8 +53,8 @@ def debian_tree(tmp_path, grub_default='saved', grubenv=GRUBENV_EMPTY, mounts=EX
 
 def test_menu_of_the_testbed_and_its_default_entry():
     menu = parse_grub_menu(fixture('grub-debian12-testbed.cfg'))
-    assert [(e.kind, e.title) for e in menu] == [('menuentry', 'Debian GNU/Linux'),
-                                                ('submenu', 'Advanced options for Debian GNU/Linux')]
+    assert [(e.kind, e.title) for e in menu] == [
+        ('menuentry', 'Debian GNU/Linux'), ('submenu', 'Advanced options for Debian GNU/Linux')]
     assert [c.id for c in menu[1].children] == ['gnulinux-6.1.0-56-amd64-advanced-' + UUID,
                                                 'gnulinux-6.1.0-56-amd64-recovery-' + UUID]
     # GRUB_DEFAULT=saved with no saved_entry boots entry 0.
@@ -212,8 +212,8 @@ def bls_tree(tmp_path, saved_entry=True):
             'options root=/dev/mapper/rhel-root ro crashkernel=1G-4G:192M,4G-64G:256M,64G-:512M '
             'resume=/dev/mapper/rhel-swap rd.lvm.lv=rhel/root rd.lvm.lv=rhel/swap hugepages=8 $tuned_params\n'
             'grub_users $grub_users\ngrub_arg --unrestricted\ngrub_class rhel\n'),
-        'boot/grub2/grub.cfg': fixture('grub-rhel7-bios.cfg').replace('### BEGIN /etc/grub.d/10_linux ###',
-                                                                       'blscfg\n### BEGIN /etc/grub.d/10_linux ###'),
+        'boot/grub2/grub.cfg': fixture('grub-rhel7-bios.cfg').replace(
+            '### BEGIN /etc/grub.d/10_linux ###', 'blscfg\n### BEGIN /etc/grub.d/10_linux ###'),
         'boot/grub2/grubenv': '# GRUB Environment Block\n%s\n#' % ('saved_entry=' + entry_id if saved_entry else ''),
         'proc/mounts': '/dev/mapper/rhel-root / xfs rw 0 0\n/dev/vda1 /boot xfs rw 0 0\n',
     })
