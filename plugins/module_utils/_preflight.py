@@ -253,6 +253,8 @@ def shape_problems(values, forbid_vfio=False):
         problems.append('dataplane_serial: a batch size (positive integer), a percentage (e.g. "25%%") or a list of '
                         'them, got %r' % (serial,))
     pct = values.get('dataplane_max_fail_percentage')
+    if isinstance(pct, str) and pct.strip().isdigit():
+        pct = int(pct)  # -e dataplane_max_fail_percentage=10 arrives as a string
     if pct is not None and (not isinstance(pct, int) or isinstance(pct, bool) or not 0 <= pct <= 100):
         problems.append('dataplane_max_fail_percentage: must be an integer from 0 to 100, got %r' % (pct,))
     return problems

@@ -81,6 +81,13 @@ def test_serial_values(serial, valid):
     assert (pf.shape_problems({'dataplane_serial': serial}) == []) is valid
 
 
+def test_extra_vars_arrive_as_strings(options):
+    values = {'dataplane_max_fail_percentage': '10', 'dataplane_serial': '2', 'dataplane_allow_partial': 'true'}
+    assert pf.check_host(values, options)['problems'] == []
+    assert pf.check_host({'dataplane_max_fail_percentage': '250'}, options)['problems'] == [
+        'dataplane_max_fail_percentage: must be an integer from 0 to 100, got 250']
+
+
 def test_profile_fills_only_undefined_variables():
     merged, added, forbid, problems = pf.effective_vars({'dataplane_node_profile': 'dpdk-worker',
                                                          'kernel_cmdline_iommu': 'on'})
