@@ -16,6 +16,9 @@ on the NICs' node. Modes (``dataplane_numa_locality``):
   is what the roles then apply); splits the user asked for explicitly stay, as warnings;
 - ``strict``: splits the user asked for explicitly are errors (the preflight fails the run).
 
+``kernel_cmdline_isolated_cpus: auto`` isolates the CPUs of the NICs' node(s) but each node's first core (with its
+thread siblings), or of every node when no NIC node is known; the plan returns the resolved list.
+
 It also forecasts the reboot: the kernel arguments the kernel_cmdline role will ask for, rendered with
 the module's own code, against the booted command line.
 """
@@ -178,9 +181,16 @@ def plan(facts, values, mode=None):
     """The locality plan of one node. `values` are the host's effective variables."""
     mode = mode or values.get('dataplane_numa_locality') or 'warn'
     findings = []
+    auto = None
+    if str(values.get('kernel_cmdline_isolated_cpus') or '').strip() == 'auto' and 'numa' in facts and 'pci' in facts:
+        # 'auto': the NICs' node(s) but each node's first core; every node with CPUs when no NIC node is known.
+        nodes = sorted(set(n['numa_node'] for n in selected_nics(facts, values) if n['numa_node'] is not None))
+        auto = suggest_isolated(facts, nodes or sorted(int(n) for n, d in facts['numa']['nodes'].items()
+                                                        if d.get('cpus')))
+        values = dict(values, kernel_cmdline_isolated_cpus=auto)
     result = {'mode': mode, 'nics': [], 'nic_nodes': [], 'pools': [], 'hugepages_pools': None,
-              'isolated_cpus': None, 'suggested_isolated_cpus': None, 'findings': findings,
-              'reboot': reboot_forecast(facts, values)}
+              'isolated_cpus': None, 'suggested_isolated_cpus': None, 'auto_isolated_cpus': auto,
+              'findings': findings, 'reboot': reboot_forecast(facts, values)}
     if mode == 'off' or not all(k in facts for k in ('numa', 'pci', 'hugepages')):
         return result
 
@@ -284,6 +294,8 @@ def plan_lines(name, result):
         lines.append('  hugepages %s (%s): %s' % (
             pool['size'], pool['placement'],
             ', '.join('node%s=%s' % (n, c) for n, c in pool['nodes'].items()) or 'unplaced'))
+    if result.get('auto_isolated_cpus'):
+        lines.append('  isolated CPUs (auto): %s' % result['auto_isolated_cpus'])
     if result['isolated_cpus']:
         lines.append('  isolated CPUs: %s' % ', '.join(
             'node%s %s' % (n, c) for n, c in sorted(result['isolated_cpus'].items())))

@@ -240,6 +240,8 @@ def shape_problems(values, forbid_vfio=False):
             problems.append('sriov_vfio_devices: this node profile binds nothing to vfio-pci (mlx5 is bifurcated)')
     for name in ('kernel_cmdline_isolated_cpus', 'kubelet_isolated_cpus'):
         value = values.get(name)
+        if name == 'kernel_cmdline_isolated_cpus' and str(value).strip() == 'auto':
+            continue  # resolved by the locality plan from the facts
         if value is not None:
             try:
                 parse_cpulist(str(value))
@@ -354,6 +356,8 @@ def node_problems(values, facts, forbid_vfio=False):
             problems.append('sriov_vfio_devices[%d]: %s runs %s (bifurcated): no vfio-pci' % (index, address, device['driver']))
     online = set((facts['numa'].get('cpus') or {}).get('online') or [])
     isolated = values.get('kernel_cmdline_isolated_cpus')
+    if str(isolated).strip() == 'auto':
+        isolated = None  # resolved (and checked) by the locality plan
     if isolated and online:
         try:
             cpus = set(parse_cpulist(str(isolated)))
@@ -387,6 +391,14 @@ def check_host(defined, options, facts=None, custom_profiles=None):
         problems.extend('NUMA locality (strict): %s' % f['text'] for f in locality['findings'] if f['level'] == 'error')
         if locality['hugepages_pools'] is not None:
             additions = dict(additions, hugepages_pools=locality['hugepages_pools'])
+        if str(merged.get('kernel_cmdline_isolated_cpus')).strip() == 'auto':
+            if locality['auto_isolated_cpus']:
+                additions = dict(additions, kernel_cmdline_isolated_cpus=locality['auto_isolated_cpus'])
+            else:
+                problems.append('kernel_cmdline_isolated_cpus: auto finds no CPU to isolate on this node (the NUMA '
+                                'nodes it would use have one core each)')
+    elif str(merged.get('kernel_cmdline_isolated_cpus')).strip() == 'auto' and not against_node and not problems:
+        problems.append('kernel_cmdline_isolated_cpus: auto needs the node\'s dataplane facts (node_facts)')
     return {'problems': problems, 'vars': merged, 'set_vars': additions, 'checked_against_node': against_node,
             'plan': locality}
 

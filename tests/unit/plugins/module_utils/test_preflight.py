@@ -187,3 +187,22 @@ def test_the_default_scenario_passes_on_the_qemu_guest(options, facts):
     result = pf.check_host(values, options, facts('qemu-igb'))
     assert result['problems'] == []
     assert result['plan']['reboot']['needed'] is True  # the capture booted with 2M default pages
+
+
+def test_auto_isolation_resolves_on_the_nic_node(options, facts):
+    result = pf.check_host({'kernel_cmdline_isolated_cpus': 'auto', 'sriov_pfs': [{'pf': '0000:af:00.0', 'numvfs': 2}]},
+                           options, facts('server2s'))
+    assert result['problems'] == []
+    assert result['set_vars'] == {'kernel_cmdline_isolated_cpus': '9-15,25-31'}
+    assert result['plan']['isolated_cpus'] == {'1': '9-15,25-31'} and result['plan']['findings'] == []
+    # server2s booted with 2-15,18-31 isolated: the forecast sees the change.
+    assert 'isolcpus=9-15,25-31' in result['plan']['reboot']['missing']
+
+
+def test_auto_isolation_needs_facts_and_a_second_core(options, facts):
+    assert pf.check_host({'kernel_cmdline_isolated_cpus': 'auto'}, options)['problems'] == [
+        "kernel_cmdline_isolated_cpus: auto needs the node's dataplane facts (node_facts)"]
+    # The QEMU guest has one CPU per NUMA node.
+    assert pf.check_host({'kernel_cmdline_isolated_cpus': 'auto'}, options, facts('qemu-igb'))['problems'] == [
+        'kernel_cmdline_isolated_cpus: auto finds no CPU to isolate on this node (the NUMA nodes it would use have '
+        'one core each)']
