@@ -28,6 +28,8 @@ description:
   - "NUMA locality (C(dataplane_numa_locality)): V(off), V(warn) (default), V(place) (pools without a placement go
     on the NICs' NUMA node; the placed pools appear in C(set_vars)), V(strict) (explicit settings that put hugepages or
     isolated CPUs away from the NICs are problems, so the run fails before changing anything)."
+  - "C(kernel_cmdline_isolated_cpus: auto) is resolved from the facts to the CPUs of the NICs' NUMA node(s) but each
+    node's first core, and set for the host through C(set_vars)."
 author:
   - dataplane.node contributors (@dataplane-node)
 options:
