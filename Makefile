@@ -10,7 +10,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(CURDIR)/.build/collections
 export ANSIBLE_INJECT_FACT_VARS := False
 export ANSIBLE_PYTHON_INTERPRETER := $(PY)
 
-.PHONY: setup setup-vagrant demo test test-all test-unit sanity lint test-vm test-vm-all ee test-ee docs bench clean
+.PHONY: setup setup-vagrant demo test test-all test-unit sanity lint test-vm test-vm-all ee test-ee docs bench clean k8s
 
 setup:
 	scripts/bootstrap.sh
@@ -36,8 +36,9 @@ CI_SCENARIOS ?= default
 test-vm:
 	DATAPLANE_SCENARIOS="$(CI_SCENARIOS)" $(PY) -m pytest -v -rs tests/vm
 
-# Every scenario, the Vagrant one included (needs `make setup-vagrant`; ~15 min more).
-test-vm-all:
+# Every scenario, the Vagrant one included (needs `make setup-vagrant`; ~15 min more); `kubelet` needs `make k8s`
+# (built first here, so the cold build does not count against that scenario's timeout).
+test-vm-all: k8s
 	$(PY) -m pytest -v -rs tests/vm
 
 # The whole suite with every scenario: one command for all of it.
@@ -55,6 +56,11 @@ test-ee: setup
 
 setup-vagrant: setup
 	scripts/setup-vagrant.sh
+
+# kubelet, kube-apiserver and kubectl v1.20.2 from Debian's kubernetes source package, for the `kubelet` scenario
+# (cached by recipe; cold ~10 min on 2 cores, see docs/testing.md).
+k8s: setup
+	flock /tmp/dataplane-build.lock $(PY) tests/vm/k8s_build.py build
 
 # The docsite (antsibull-docs + Sphinx, offline): modules, filters, roles, guides, changelog -> .build/docsite/html.
 docs: setup
