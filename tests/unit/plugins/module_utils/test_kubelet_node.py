@@ -8,6 +8,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 
 import pytest
 
@@ -192,3 +193,15 @@ def test_pod_problems_are_all_listed():
         'hugepages-4Mi: the node has no 4Mi pages (sizes: 2Mi, 1Gi, 16Gi)',
         'shm 128Mi is more than the memory limit 64Mi: /dev/shm pages count against the container\'s memory',
         "devices sriov: 1: give an extended resource name (vendor/name) and a count of 1 or more"]
+
+
+def test_capacity_difference_on_the_real_kubelets_stale_status():
+    """The Node status captured from the testbed's kubelet 1.20.2 (seed 004) against 16 pages of 2M on the host."""
+    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures', 'kubelet',
+                        'node-status-1.20.2-stale.json')
+    with open(path) as handle:
+        status = json.load(handle)
+    assert status['nodeInfo']['kubeletVersion'] == 'v1.20.2'
+    assert capacity_difference({'hugepages-2Mi': '32Mi', 'hugepages-1Gi': '0'}, status) == [
+        'capacity hugepages-2Mi: node reports 0, the host has 32Mi',
+        'allocatable hugepages-2Mi: node reports 0, the host has 32Mi']
