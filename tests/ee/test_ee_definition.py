@@ -3,6 +3,7 @@ the installed collection yields its dependencies, and the build's inputs hash th
 
 Needs only this venv (ansible-builder, ansible-galaxy); a few seconds.
 """
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -84,11 +85,15 @@ def test_inputs_hash_is_stable_and_follows_the_collection(cache):
 def test_introspection_of_the_installed_collection(tmp_path):
     """What ansible-builder reads from meta/execution-environment.yml when any EE installs this collection."""
     out = tmp_path / "out"
+    # Without this shell's ANSIBLE_COLLECTIONS_PATH (the Makefile's), where the collection is "installed" already.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANSIBLE_")}
     subprocess.run([BIN / "ansible-galaxy", "collection", "build", "--output-path", out, REPO],
-                   check=True, capture_output=True)
+                   check=True, capture_output=True, env=env)
     tarball = next(out.glob("*.tar.gz"))
     subprocess.run([BIN / "ansible-galaxy", "collection", "install", "--offline", "--no-deps", "-p",
-                    tmp_path / "collections", tarball], check=True, capture_output=True)
+                    tmp_path / "collections", tarball], check=True, capture_output=True, env=env)
+    assert (tmp_path / "collections" / "ansible_collections" / "dataplane" / "node" / "meta"
+            / "execution-environment.yml").exists()
     # ansible-builder's own script, run as the builder stage runs it
     import ansible_builder  # pylint: disable=import-outside-toplevel
     script = Path(ansible_builder.__file__).parent / "_target_scripts" / "introspect.py"
