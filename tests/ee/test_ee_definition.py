@@ -106,3 +106,15 @@ def test_introspection_of_the_installed_collection(tmp_path):
         assert f"{name}>=" in pip and "# from collection dataplane.node" in pip, res.stdout
     assert "ansible-core" not in pip and "\nansible>" not in pip
     assert "openssh-client [platform:dpkg]" in bindep and "openssh-clients [platform:rpm]" in bindep
+
+
+def test_a_failing_step_is_named_with_its_log(cache, tmp_path):
+    builder = ee_build.Builder(base="debian", ca_dir="none", log=lambda msg: None)
+    log = tmp_path / "build.log"
+    log.write_text("")
+    with pytest.raises(ee_build.BuildError) as err:
+        builder.run("builder", ["sh", "-c", "echo resolving; echo 'No matching distribution for netaddr' >&2; exit 3"],
+                    log)
+    text = str(err.value)
+    assert text.startswith(f"EE build failed at step 'builder' (exited 3): see {log}\n")
+    assert "No matching distribution for netaddr" in text and "resolving" in text
