@@ -278,18 +278,23 @@ class Builder:
                   "ansible-doc -t module dataplane.node.node_facts | head -1; ssh -V; ansible-runner --version")
         self.run("smoke", ["podman", "run", "--rm", "--user=0", tag, "bash", "-c", script], log_path, timeout=300)
 
-    def prune(self, keep):
-        """Drop earlier builds (their cache directories and image tags); the base image and layers stay."""
+    def prune(self, keep, started):
+        """Drop earlier builds: their cache directories, image tags and the untagged stage images they left
+        (dangling and older than this build; this build's stay as the layer cache of the next one)."""
         for path in self.cache.iterdir():
             if re.fullmatch(r"[0-9a-f]{16}", path.name) and path.name != keep and path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
                 subprocess.run(["podman", "rmi", f"{IMAGE}:{path.name}"], env=self.env, check=False,
                                capture_output=True)
+        until = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))
+        subprocess.run(["podman", "image", "prune", "-f", "--filter", f"until={until}"], env=self.env,
+                       check=False, capture_output=True)
 
     # --- the whole build --------------------------------------------------------------------------
     def build(self, create_only=False):
         """Return a dict describing the image (tag, key, base, dir, seconds); cached by the inputs' hash."""
         start = time.monotonic()
+        started = time.time()
         self.cache.mkdir(parents=True, exist_ok=True)
         work = Path(tempfile.mkdtemp(dir=self.cache, prefix=".build-"))
         try:
@@ -325,7 +330,7 @@ class Builder:
                 shutil.rmtree(done)
             work.rename(done)
             work = None
-            self.prune(keep=key)
+            self.prune(keep=key, started=started)
             self.log(f"[ee] built {tag} in {info['seconds']} s")
             return info
         finally:
