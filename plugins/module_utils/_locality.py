@@ -185,8 +185,8 @@ def plan(facts, values, mode=None):
     if str(values.get('kernel_cmdline_isolated_cpus') or '').strip() == 'auto' and 'numa' in facts and 'pci' in facts:
         # 'auto': the NICs' node(s) but each node's first core; every node with CPUs when no NIC node is known.
         nodes = sorted(set(n['numa_node'] for n in selected_nics(facts, values) if n['numa_node'] is not None))
-        auto = suggest_isolated(facts, nodes or sorted(int(n) for n, d in facts['numa']['nodes'].items()
-                                                        if d.get('cpus')))
+        with_cpus = sorted(int(n) for n, d in facts['numa']['nodes'].items() if d.get('cpus'))
+        auto = suggest_isolated(facts, nodes or with_cpus)
         values = dict(values, kernel_cmdline_isolated_cpus=auto)
     result = {'mode': mode, 'nics': [], 'nic_nodes': [], 'pools': [], 'hugepages_pools': None,
               'isolated_cpus': None, 'suggested_isolated_cpus': None, 'auto_isolated_cpus': auto,
