@@ -20,6 +20,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._kubelet import (
     capacity_difference,
     field_problems,
     hugepage_capacity,
+    parse_memory,
     parse_kubelet_flags,
     pod_resources,
     split_args,
@@ -195,13 +196,23 @@ def test_pod_problems_are_all_listed():
         "devices sriov: 1: give an extended resource name (vendor/name) and a count of 1 or more"]
 
 
-def test_capacity_difference_on_the_real_kubelets_stale_status():
-    """The Node status captured from the testbed's kubelet 1.20.2 (seed 004) against 16 pages of 2M on the host."""
-    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures', 'kubelet',
-                        'node-status-1.20.2-stale.json')
+def node_status(name):
+    path = os.path.join(os.path.dirname(__file__), '..', '..', '..', 'fixtures', 'kubelet', name)
     with open(path) as handle:
-        status = json.load(handle)
-    assert status['nodeInfo']['kubeletVersion'] == 'v1.20.2'
-    assert capacity_difference({'hugepages-2Mi': '32Mi', 'hugepages-1Gi': '0'}, status) == [
+        return json.load(handle)
+
+
+def test_capacity_difference_on_the_real_kubelets_status():
+    """Node statuses captured from the testbed's kubelet 1.20.2 (seed 004) against 16 pages of 2M on the host."""
+    stale = node_status('node-status-1.20.2-stale.json')
+    restarted = node_status('node-status-1.20.2-restarted.json')
+    host = {'hugepages-2Mi': '32Mi', 'hugepages-1Gi': '0'}
+    assert stale['nodeInfo']['kubeletVersion'] == restarted['nodeInfo']['kubeletVersion'] == 'v1.20.2'
+    assert capacity_difference(host, stale) == [
         'capacity hugepages-2Mi: node reports 0, the host has 32Mi',
         'allocatable hugepages-2Mi: node reports 0, the host has 32Mi']
+    assert capacity_difference(host, restarted) == []
+    # The restarted kubelet took the pages out of allocatable memory, exactly.
+    assert parse_memory(stale['allocatable']['memory']) - parse_memory(restarted['allocatable']['memory']) == 32 << 20
+    # reservedSystemCPUs "0" of 2 CPUs
+    assert (stale['allocatable']['cpu'], restarted['allocatable']['cpu']) == ('2', '1')
