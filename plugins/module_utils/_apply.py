@@ -41,8 +41,17 @@ def write_atomic(path, text, mode=0o644):
         raise
 
 
-def backup_path(path, stamp=None):
-    return '%s.%s.dataplane-node.bak' % (path, stamp or time.strftime('%Y%m%d-%H%M%S'))
+# Directories whose every file is run or sourced (grub-mkconfig runs any executable in /etc/grub.d, a `.bak`
+# included): a backup there would become part of the boot configuration, so it goes under BACKUP_DIR instead.
+EXECUTED_DIRS = ('etc/grub.d/',)
+BACKUP_DIR = 'var/backups/dataplane-node'
+
+
+def backup_path(path, stamp=None, root=None, rel=None):
+    stamp = stamp or time.strftime('%Y%m%d-%H%M%S')
+    if root is not None and rel is not None and rel.startswith(EXECUTED_DIRS):
+        return os.path.join(root, BACKUP_DIR, '%s.%s.dataplane-node.bak' % (rel, stamp))
+    return '%s.%s.dataplane-node.bak' % (path, stamp)
 
 
 def apply_files_then_commands(root, files, commands, run, modes=None):
@@ -60,7 +69,9 @@ def apply_files_then_commands(root, files, commands, run, modes=None):
     for rel, text in sorted(files.items()):
         path = os.path.join(root, rel)
         if os.path.exists(path):
-            backup = backup_path(path, stamp)
+            backup = backup_path(path, stamp, root, rel)
+            if not os.path.isdir(os.path.dirname(backup)):
+                os.makedirs(os.path.dirname(backup))
             shutil.copy2(path, backup)
             record['backups'].append(backup)
             originals[path] = backup

@@ -245,3 +245,26 @@ def test_grubenv_and_next_entry_support():
         'saved_entry': 'a=b', 'next_entry': 'x'}
     assert supports_next_entry(fixture('grub-debian12-testbed.cfg'))
     assert not supports_next_entry('menuentry "x" {\n}\n')
+
+
+def test_a_removed_trial_script_is_not_backed_up_into_grub_d(tmp_path):
+    """grub-mkconfig runs every executable in /etc/grub.d, `.bak` files included: a backup beside the trial
+    script would put the trial entry back into grub.cfg (seen on the testbed)."""
+    root = debian_tree(tmp_path)
+    (tmp_path / 'etc/grub.d').mkdir(parents=True)
+    script = tmp_path / 'etc/grub.d/42_dataplane_node_trial'
+    script.write_text('#!/bin/sh\n')
+    script.chmod(0o755)
+    flavour = flavour_for('debian-grub', HostFS(root), Recorder(), 'bios')
+    plan = flavour.trial_cleanup()
+    record = apply_files_then_commands(root, plan.files, plan.commands, Recorder(), plan.modes)
+    assert os.listdir(str(tmp_path / 'etc/grub.d')) == []
+    assert len(record['backups']) == 1
+    assert record['backups'][0].startswith(str(tmp_path / 'var/backups/dataplane-node/etc/grub.d/'
+                                               '42_dataplane_node_trial.'))
+    # A failed regeneration puts the script back from there.
+    failing = Recorder(fail=('update-grub',))
+    script.write_text('#!/bin/sh\n')
+    with pytest.raises(Exception, match='update-grub failed'):
+        apply_files_then_commands(root, plan.files, plan.commands, failing, plan.modes)
+    assert script.read_text() == '#!/bin/sh\n'
