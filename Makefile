@@ -42,7 +42,7 @@ test-vm-all: k8s
 	$(PY) -m pytest -v -rs tests/vm
 
 # The whole suite with every scenario: one command for all of it.
-test-all: setup setup-vagrant test-unit sanity lint test-vm-all
+test-all: setup setup-vagrant test-unit sanity lint test-vm-all test-ee
 
 # The execution environment image AWX runs the collection in (podman + ansible-builder; cached by the hash of
 # its inputs under ${DATAPLANE_CACHE:-~/.cache/dataplane-node}/ee; see docs/awx.md).

@@ -41,9 +41,10 @@ def write_atomic(path, text, mode=0o644):
         raise
 
 
-# Directories whose every file is run or sourced (grub-mkconfig runs any executable in /etc/grub.d, a `.bak`
-# included): a backup there would become part of the boot configuration, so it goes under BACKUP_DIR instead.
-EXECUTED_DIRS = ('etc/grub.d/',)
+# Backups that must not sit beside their file, so they go under BACKUP_DIR: grub-mkconfig runs every executable
+# in /etc/grub.d (a `.bak` included), which would put a removed entry back into grub.cfg; and the collection's own
+# state directory holds only current state.
+EXECUTED_DIRS = ('etc/grub.d/', 'var/lib/dataplane-node/')
 BACKUP_DIR = 'var/backups/dataplane-node'
 
 

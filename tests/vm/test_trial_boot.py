@@ -102,7 +102,7 @@ def results(report, vm_name):
         for task in play["tasks"]:
             res = task["hosts"].get(vm_name)
             if res is not None:
-                out.append((task["task"]["name"], res))
+                out.append((task["task"]["name"].split(" : ")[-1], res))  # without the role's prefix
     return out
 
 
