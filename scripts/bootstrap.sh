@@ -52,4 +52,4 @@ if [ "$(readlink "$link" 2>/dev/null)" != "$repo" ]; then
   rm -f "$link"
   ln -s "$repo" "$link"
 fi
-log "ready: $(.venv/bin/ansible --version | head -1), collection linked at $link"
+log "ready: $(.venv/bin/ansible --version | sed -n 1p), collection linked at $link"
