@@ -14,6 +14,7 @@ import pytest
 
 from ansible_collections.dataplane.node.plugins.modules import kernel_cmdline
 
+import hosttree
 import synthhost
 
 
@@ -113,12 +114,7 @@ def with_grub_menu(root, cmdline=None, state=None, next_entry=None):
         files['proc/cmdline'] = cmdline + '\n'
     if state is not None:
         files['var/lib/dataplane-node/kernel-cmdline-trial.json'] = json.dumps(state)
-    for rel, text in files.items():
-        path = os.path.join(root, rel)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, 'w') as handle:
-            handle.write(text)
-    return root
+    return hosttree.write_tree(root, {'dirs': set(), 'links': {}, 'files': files})
 
 
 def test_trial_stage_predicts_the_one_time_entry_and_leaves_the_default(run_module, ubuntu_root):
