@@ -1,6 +1,6 @@
 # dataplane.node: one entry point for setting up, the demo and the tests.
 #   make demo   set up, boot a QEMU DPDK-node VM, run the collection on it, print its state before and after
-#   make test   set up, then unit tests, sanity, lint and the VM scenarios (what CI runs)
+#   make test   set up, then unit tests, sanity, lint, the docsite and the VM scenarios (what CI runs)
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 VENV := $(CURDIR)/.venv
@@ -18,7 +18,7 @@ setup:
 demo: setup
 	$(PY) tests/vm/demo.py
 
-test: setup test-unit sanity lint test-vm
+test: setup test-unit sanity lint docs test-vm
 
 test-unit:
 	$(PY) -m pytest -q tests/unit tests/integration tests/report tests/ee/test_ee_definition.py
@@ -42,7 +42,7 @@ test-vm-all: k8s
 	$(PY) -m pytest -v -rs tests/vm
 
 # The whole suite with every scenario: one command for all of it.
-test-all: setup setup-vagrant test-unit sanity lint test-vm-all test-ee
+test-all: setup setup-vagrant test-unit sanity lint docs test-vm-all test-ee
 
 # The execution environment image AWX runs the collection in (podman + ansible-builder; cached by the hash of
 # its inputs under ${DATAPLANE_CACHE:-~/.cache/dataplane-node}/ee; see docs/awx.md).
