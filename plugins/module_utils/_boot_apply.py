@@ -11,7 +11,8 @@ hugepages while memory is least fragmented, THP) and 'devices' (dataplane-node-d
 after udev has probed the NICs: VFs, then driver bindings). Each exits non-zero when a read-back
 is short, so kubelet (RequiredBy) does not start on a node without its pools or devices.
 
-The entry point is roles/boot_applier/files/dataplane-node-apply (installed beside this code).
+The entry point is main(), called by a two-line script the boot_applier module installs beside this code
+(_boot_install.entry_point_text).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -20,6 +21,7 @@ __metaclass__ = type
 
 import json
 import os
+import sys
 import time
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
@@ -153,3 +155,24 @@ def run(state_dir, log, root='/', writer=None, phase='early'):
             except WriteError as exc:
                 problems.append('%s: %s' % (name, exc))
     return problems
+
+
+def main(argv, out=None, err=None):
+    """The units' entry point: `dataplane_node_apply.py early|devices [STATE_DIR]`; returns the exit code."""
+    out = out or sys.stdout
+    err = err or sys.stderr
+    phase = argv[0] if argv else 'early'
+    if phase not in PHASES:
+        err.write('dataplane-node: unknown phase %r (early, devices)\n' % phase)
+        return 2
+    state_dir = argv[1] if len(argv) > 1 else '/etc/dataplane-node/state.d'
+
+    def log(msg):
+        out.write('dataplane-node: %s\n' % msg)
+        out.flush()
+
+    problems = run(state_dir, log, phase=phase)
+    for problem in problems:
+        err.write('dataplane-node: %s\n' % problem)
+    err.flush()
+    return 1 if problems else 0
