@@ -21,7 +21,8 @@ def _results(value, what):
 def sriov_vfio_selection(result):
     """One sriov_vfs loop result -> pci_driver arguments for the VFs it lists in vfio_vfs."""
     indexes = sorted(set(int(i) for i in result['item']['vfio_vfs']))
-    return {'vfs_of': result['pf'], 'vf_indexes': indexes, 'expect': len(indexes)}
+    # vfs_planned: in check mode the VFs may not exist yet (pci_driver predicts their addresses).
+    return {'vfs_of': result['pf'], 'vf_indexes': indexes, 'expect': len(indexes), 'vfs_planned': result['numvfs']}
 
 
 def sriov_boot_state(vfs_results, bind_results):

@@ -150,6 +150,63 @@ def wait_for_vfs(read_pf, numvfs, autoprobe, timeout=30.0, interval=0.5, clock=t
         sleep(interval)
 
 
+# ---------------------------------------------------------------- SR-IOV VF addresses (check mode)
+
+def vf_address(pf_address, offset, stride, index):
+    """Address of VF `index` (virtfn<index>): its routing ID is the PF's + First VF Offset + index * VF Stride
+    (PCIe SR-IOV; the kernel's pci_iov_virtfn_bus/devfn). The bus may be a higher one than the PF's."""
+    domain, bus, rest = normalize_pci_address(pf_address).split(':')
+    slot, function = rest.split('.')
+    rid = (int(bus, 16) << 8 | int(slot, 16) << 3 | int(function, 16)) + offset + index * stride
+    if rid > 0xffff:
+        raise PciError(['%s: VF %d would be beyond bus ff (offset %d, stride %d)' % (pf_address, index, offset, stride)])
+    return '%s:%02x:%02x.%x' % (domain, rid >> 8, (rid >> 3) & 0x1f, rid & 7)
+
+
+def predict_vfs(host, pf, numvfs, indexes=None):
+    """The VFs the PF will have after its VF count is set to numvfs ({index: address}), for check mode: read from
+    the PF's sriov_offset and sriov_stride in sysfs. indexes: only these (each must be below numvfs)."""
+    base = '%s/%s' % (PCI_DIR, pf['address'])
+    offset = host.fs.read_int(base + '/sriov_offset')
+    stride = host.fs.read_int(base + '/sriov_stride')
+    wanted = sorted(set(indexes)) if indexes else list(range(numvfs))
+    problems = ['%s will have %d VFs: no VF index %d' % (pf['address'], numvfs, i) for i in wanted if not 0 <= i < numvfs]
+    if offset is None or stride is None or (stride == 0 and len(wanted) > 1):
+        problems.append('%s: sysfs has no usable sriov_offset/sriov_stride (%s/%s): cannot tell the addresses of VFs '
+                        'it has not created yet' % (pf['address'], offset, stride))
+    if problems:
+        raise PciError(problems)
+    return dict((i, vf_address(pf['address'], offset, stride, i)) for i in wanted)
+
+
+def predicted_binding_problems(pf, addresses, driver, iommu, allow_noiommu=False, allow_bifurcated=False):
+    """The guards that can be checked for VFs that do not exist yet (they carry no address and no route, and take
+    the PF's vendor); their IOMMU group is checked when the real run binds them."""
+    problems = []
+    if driver == 'vfio-pci':
+        if (pf.get('driver') in BIFURCATED_DRIVERS or pf.get('vendor') == MELLANOX_VENDOR) and not allow_bifurcated:
+            problems.append('%s: VFs of a Mellanox/NVIDIA device (%s): mlx5 is a bifurcated driver, DPDK uses it '
+                            'on mlx5_core without vfio-pci' % (', '.join(addresses), pf.get('driver') or 'no driver'))
+        if not iommu['enabled'] and not allow_noiommu:
+            problems.append('%s: the IOMMU is off (%s); vfio-pci needs it (no-IOMMU mode taints the kernel and '
+                            'needs allow_noiommu)' % (', '.join(addresses), iommu['reason']))
+    return problems
+
+
+def plan_bind_new_vf(pf, address, driver):
+    """Writes to move a VF the sriov_vfs step creates to `driver`: like plan_bind on a fresh VF, which has no
+    driver_override and sits on its VF driver when the PF probes new VFs (sriov_drivers_autoprobe)."""
+    base = '%s/%s' % (PCI_DIR, address)
+    autoprobe = pf['sriov'].get('drivers_autoprobe') is not False
+    if not driver:
+        return [] if autoprobe else [(base + '/driver_override', '\n'), ('sys/bus/pci/drivers_probe', address)]
+    writes = [(base + '/driver_override', driver)]
+    if autoprobe:
+        writes.append((base + '/driver/unbind', address))
+    writes.append(('sys/bus/pci/drivers_probe', address))
+    return writes
+
+
 # ---------------------------------------------------------------- driver binding
 
 def binding_problems(host, addresses, driver, management_netdevs=(), allow_management=False,

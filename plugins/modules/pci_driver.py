@@ -39,6 +39,15 @@ options:
     description: With O(vfs_of), only these VF indexes.
     type: list
     elements: int
+  vfs_planned:
+    description:
+      - With O(vfs_of), the number of VFs the PF has once the C(dataplane.node.sriov_vfs) step before this one ran.
+      - "In check mode, when the PF has a different number of VFs now (none yet on a fresh node), that step creates
+        or re-creates them all: the selected VFs are predicted from the PF's C(sriov_offset) and C(sriov_stride) in
+        sysfs and reported as bindings to make (see RV(predicted)), so a dry run on a fresh node shows what a real run
+        does. The guards that need the VF itself (its IOMMU group) run in the real run."
+      - Outside check mode the PF must have exactly this many VFs.
+    type: int
   iommu_group:
     description: Select every device of this IOMMU group.
     type: str
@@ -98,6 +107,12 @@ writes:
   type: list
   elements: str
   returned: always
+predicted:
+  description: VFs that do not exist yet (check mode with O(vfs_planned)), with the addresses they will have.
+  type: list
+  elements: str
+  returned: always
+  sample: ["0000:00:13.0", "0000:00:13.2"]
 noiommu:
   description: True when vfio's unsafe no-IOMMU mode was enabled (the kernel is tainted).
   type: bool
@@ -113,7 +128,8 @@ from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._pci import (
-    PCI_DIR, PciError, binding_problems, management_netdevs, plan_bind, select_devices)
+    PCI_DIR, PciError, binding_problems, management_netdevs, plan_bind, plan_bind_new_vf, predict_vfs,
+    predicted_binding_problems, select_devices, select_pf)
 
 NOIOMMU = 'sys/module/vfio/parameters/enable_unsafe_noiommu_mode'
 
@@ -125,6 +141,7 @@ def main():
             vendor_device=dict(type='str'),
             vfs_of=dict(type='str'),
             vf_indexes=dict(type='list', elements='int'),
+            vfs_planned=dict(type='int'),
             iommu_group=dict(type='str'),
             expect=dict(type='int'),
             driver=dict(type='str', required=True),
@@ -135,23 +152,38 @@ def main():
             allow_bifurcated=dict(type='bool', default=False),
             root=ROOT_ARG,
         ),
-        required_by={'vf_indexes': 'vfs_of'},
+        required_by={'vf_indexes': 'vfs_of', 'vfs_planned': 'vfs_of'},
         supports_check_mode=True,
     )
     p = module.params
     root = refuse_test_root_outside_check_mode(module)
     driver = p['driver'].strip()
+    predicted = {}
+    pf = None
     try:
         host = Host(root)
-        selected = select_devices(host.pci(), host.iommu(), p['devices'], p['vendor_device'], p['vfs_of'],
+        vfs_of = p['vfs_of']
+        if vfs_of and p['vfs_planned'] is not None:
+            pf = select_pf(host.pci(), address=vfs_of)
+            current = pf['sriov']['numvfs'] or 0
+            if current != p['vfs_planned']:
+                if not module.check_mode:
+                    raise PciError(['%s has %d VFs, %d planned (did the sriov_vfs step run?)' % (
+                        pf['address'], current, p['vfs_planned'])])
+                # The sriov_vfs step creates (or re-creates) every VF: predict the selected ones.
+                predicted = predict_vfs(host, pf, p['vfs_planned'], p['vf_indexes'])
+                vfs_of = None
+        selected = select_devices(host.pci(), host.iommu(), p['devices'], p['vendor_device'], vfs_of,
                                   p['vf_indexes'], p['iommu_group'])
     except (PciError, HostRootError) as exc:
         module.fail_json(msg='nothing changed: %s' % exc, problems=getattr(exc, 'problems', [str(exc)]))
-    if not selected:
+    new_vfs = [a for _i, a in sorted(predicted.items())]
+    selected = [a for a in selected if a not in new_vfs]
+    if not selected and not new_vfs:
         module.fail_json(msg='nothing changed: the selectors match no device')
-    if p['expect'] is not None and len(selected) != p['expect']:
+    if p['expect'] is not None and len(selected) + len(new_vfs) != p['expect']:
         module.fail_json(msg='nothing changed: %d device(s) selected (%s), %d expected' % (
-            len(selected), ', '.join(selected), p['expect']))
+            len(selected) + len(new_vfs), ', '.join(selected + new_vfs), p['expect']))
     mgmt = []
     if p['management_addresses']:
         rc, out, err = module.run_command(['ip', '-j', 'addr', 'show'])
@@ -159,7 +191,10 @@ def main():
             module.fail_json(msg='cannot list addresses to protect the management NIC: %s' % err)
         mgmt = management_netdevs(json.loads(out or '[]'), p['management_addresses'])
     problems, targets = binding_problems(host, selected, driver, mgmt, p['allow_management'], p['include_group'],
-                                         p['allow_noiommu'], p['allow_bifurcated'])
+                                         p['allow_noiommu'], p['allow_bifurcated']) if selected else ([], [])
+    if new_vfs:
+        problems.extend(predicted_binding_problems(pf, new_vfs, driver, host.iommu(), p['allow_noiommu'],
+                                                   p['allow_bifurcated']))
     if problems:
         module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems, selected=targets)
 
@@ -168,14 +203,19 @@ def main():
     writes = []
     for address in targets:
         writes.extend(plan_bind(host, address, driver))
+    for address in new_vfs:
+        before[address] = '(not created yet)'
+        writes.extend(plan_bind_new_vf(pf, address, driver))
+    targets = targets + new_vfs
     devices = dict((a, {'before': before[a], 'after': driver or '(default)'}) for a in targets)
-    result = dict(changed=bool(writes), devices=devices, writes=['/%s = %s' % (r, v.strip()) for r, v in writes],
-                  noiommu=noiommu and bool(writes))
+    result = dict(changed=bool(writes), devices=devices, predicted=new_vfs,
+                  writes=['/%s = %s' % (r, v.strip()) for r, v in writes], noiommu=noiommu and bool(writes))
     if module._diff:
         result['diff'] = {'before': before, 'after': dict((a, devices[a]['after']) for a in targets)}
     if module.check_mode or not writes:
         if not writes:
-            result['devices'] = dict((a, {'before': before[a], 'after': before[a]}) for a in targets)
+            result['devices'] = dict((a, {'before': before[a], 'after': devices[a]['after'] if a in new_vfs
+                                          else before[a]}) for a in targets)
         module.exit_json(**result)
 
     if driver and not host.fs.exists('sys/bus/pci/drivers/' + driver):

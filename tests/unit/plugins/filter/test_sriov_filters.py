@@ -15,7 +15,8 @@ VFS_RESULT = {'item': {'vendor': '8086', 'device': '159b', 'numvfs': 6, 'vfio_vf
 
 
 def test_vfio_selection():
-    assert sriov_vfio_selection(VFS_RESULT) == {'vfs_of': '0000:af:00.0', 'vf_indexes': [0, 1, 3], 'expect': 3}
+    assert sriov_vfio_selection(VFS_RESULT) == {'vfs_of': '0000:af:00.0', 'vf_indexes': [0, 1, 3], 'expect': 3,
+                                                'vfs_planned': 6}
 
 
 def test_boot_state():

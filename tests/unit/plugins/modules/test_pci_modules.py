@@ -8,6 +8,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+import os
+
+from ansible_collections.dataplane.node.plugins.filter.sriov import sriov_vfio_selection
+from ansible_collections.dataplane.node.plugins.module_utils._host import Host
+from ansible_collections.dataplane.node.plugins.module_utils._pci import predict_vfs, vf_address
 from ansible_collections.dataplane.node.plugins.modules import pci_driver, sriov_vfs
 
 
@@ -55,3 +60,76 @@ def test_pci_driver_refuses_management_nic_and_surprises(run_module, host_root):
     code, result = run_module(pci_driver, {'root': host_root('qemu-igb'), '_ansible_check_mode': True,
                                            'devices': ['0000:00:04.0'], 'driver': 'vfio;rm'})
     assert (code, result['problems']) == (1, ["driver name 'vfio;rm' is not a driver name"])
+
+
+def fresh_node(tmp_path, host_root):
+    """The captured QEMU guest as a fresh node: the igb PF with no VFs yet, its SR-IOV offset and stride filled in
+    from the captured VF links (the kernel placed virtfn0..2 at 00:13.0, 00:13.2, 00:13.4 behind the PF 00:03.0:
+    routing IDs 0x98, 0x9a, 0x9c from 0x18, so offset 128 and stride 2). Returns (root, captured VF addresses)."""
+    import shutil
+
+    root = str(tmp_path / 'fresh')
+    shutil.copytree(host_root('qemu-igb'), root, symlinks=True)
+    pf_dir = os.path.join(root, 'sys/devices/pci0000:00/0000:00:03.0')
+    captured = [os.path.basename(os.readlink(os.path.join(pf_dir, 'virtfn%d' % i))) for i in range(3)]
+    for i in range(3):
+        os.unlink(os.path.join(pf_dir, 'virtfn%d' % i))
+    for name, value in (('sriov_numvfs', '0'), ('sriov_offset', '128'), ('sriov_stride', '2')):
+        with open(os.path.join(pf_dir, name), 'w') as handle:
+            handle.write(value + '\n')
+    return root, captured
+
+
+def test_vf_addresses_follow_offset_and_stride(tmp_path, host_root):
+    root, captured = fresh_node(tmp_path, host_root)
+    host = Host(root)
+    assert predict_vfs(host, host.pci()['devices']['0000:00:03.0'], 3) == dict(enumerate(captured))
+    # Past the slot's eight functions the device number goes up; past devfn ff, the bus.
+    assert vf_address('0000:3b:00.0', 16, 1, 7) == '0000:3b:02.7'
+    assert vf_address('0000:3b:00.0', 16, 1, 8) == '0000:3b:03.0'
+    assert vf_address('0000:3b:1f.7', 1, 1, 0) == '0000:3c:00.0'
+
+
+def test_pci_driver_check_mode_predicts_the_vfs_of_a_fresh_node(run_module, tmp_path, host_root):
+    """sriov role --check on a fresh node: sriov_vfs plans 4 VFs, pci_driver predicts the bindings of VFs 0 and 1."""
+    root, captured = fresh_node(tmp_path, host_root)
+    code, result = run_module(sriov_vfs, {'root': root, '_ansible_check_mode': True, 'netdev': 'enp0s3', 'numvfs': 4})
+    assert code == 0 and result['vfs'] == [] and result['changed'] is True
+    selection = sriov_vfio_selection(dict(result, item={'vfio_vfs': [1, 0]}))
+    code, result = run_module(pci_driver, dict(selection, root=root, _ansible_check_mode=True, _ansible_diff=True,
+                                               driver='vfio-pci'))
+    assert code == 0, result
+    assert result['changed'] is True and result['predicted'] == captured[:2]
+    assert result['devices'] == dict((a, {'before': '(not created yet)', 'after': 'vfio-pci'}) for a in captured[:2])
+    assert result['writes'] == [
+        '/sys/bus/pci/devices/0000:00:13.0/driver_override = vfio-pci',
+        '/sys/bus/pci/devices/0000:00:13.0/driver/unbind = 0000:00:13.0',
+        '/sys/bus/pci/drivers_probe = 0000:00:13.0',
+        '/sys/bus/pci/devices/0000:00:13.2/driver_override = vfio-pci',
+        '/sys/bus/pci/devices/0000:00:13.2/driver/unbind = 0000:00:13.2',
+        '/sys/bus/pci/drivers_probe = 0000:00:13.2']
+    assert result['diff']['after'] == {captured[0]: 'vfio-pci', captured[1]: 'vfio-pci'}
+
+
+def test_pci_driver_check_mode_predicts_re_created_vfs(run_module, host_root):
+    """3 VFs now, 4 planned: sriov_vfs destroys and re-creates them all, so VF 0 needs binding again."""
+    code, result = run_module(pci_driver, {'root': host_root('qemu-igb'), '_ansible_check_mode': True,
+                                           'vfs_of': '0000:00:03.0', 'vf_indexes': [0], 'vfs_planned': 3,
+                                           'driver': 'vfio-pci'})
+    assert code == 0 and result['predicted'] == []   # as many as planned: the VFs that exist are the ones bound
+    assert result['devices'] == {'0000:00:13.0': {'before': 'igbvf', 'after': 'vfio-pci'}}
+
+
+def test_pci_driver_prediction_refusals(run_module, tmp_path, host_root):
+    root, _captured = fresh_node(tmp_path, host_root)
+    args = {'root': root, '_ansible_check_mode': True, 'vfs_of': '0000:00:03.0', 'driver': 'vfio-pci'}
+    code, result = run_module(pci_driver, dict(args, vf_indexes=[0, 4], vfs_planned=4))
+    assert (code, result['problems']) == (1, ['0000:00:03.0 will have 4 VFs: no VF index 4'])
+    code, result = run_module(pci_driver, dict(args, vf_indexes=[0, 1], vfs_planned=4, expect=3))
+    assert (code, result['msg']) == (1, 'nothing changed: 2 device(s) selected (0000:00:13.0, 0000:00:13.2), '
+                                        '3 expected')
+    # The captured tree has empty offset/stride files: no guessing.
+    code, result = run_module(pci_driver, dict(args, root=host_root('qemu-igb'), vf_indexes=[0], vfs_planned=4))
+    assert code == 1
+    assert result['problems'] == ['0000:00:03.0: sysfs has no usable sriov_offset/sriov_stride (None/None): cannot '
+                                  'tell the addresses of VFs it has not created yet']
