@@ -8,7 +8,8 @@ __metaclass__ = type
 
 
 class ModuleDocFragment(object):
-    """Documentation shared by the modules that change a node through sysfs or the boot loader."""
+    """Documentation shared by the modules that change a node (DOCUMENTATION, C(dataplane.node.node)) and by those that
+    only read it (READ_ONLY, C(dataplane.node.node.read_only))."""
 
     # The test root: lets unit tests point a module at a host tree; refused outside check mode.
     DOCUMENTATION = r"""
@@ -31,4 +32,26 @@ attributes:
     platforms: linux
     support: full
     description: Linux sysfs and procfs.
+"""
+
+    # The test root of the modules that only read the node (facts, checks): nothing is written, so any mode takes it.
+    READ_ONLY = r"""
+options:
+  root:
+    description:
+      - Directory holding the host's C(sys), C(proc), C(etc) and the other trees the module reads.
+      - Tests point it at a fixture tree; on a host leave it at V(/). Commands the module runs still read this host.
+    type: path
+    default: /
+attributes:
+  check_mode:
+    support: full
+    description: Reads only, so check mode returns the same result.
+  diff_mode:
+    support: none
+    description: Nothing changes, so there is no diff.
+  platform:
+    platforms: linux
+    support: full
+    description: Reads Linux procfs and sysfs.
 """

@@ -22,3 +22,10 @@ def refuse_test_root_outside_check_mode(module):
         module.fail_json(msg='root=%s is for tests in check mode only: writes and commands would reach this host'
                          % root)
     return root
+
+
+def refuse(module, problems, result=None):
+    """Fail before any change, with every problem: msg 'nothing changed: <problems joined by ;>', the list as
+    `problems`, and the rest of `result` (the shape the DPU modules and the role's messages rely on)."""
+    problems = list(problems)
+    module.fail_json(msg='nothing changed: %s' % '; '.join(problems), **dict(result or {}, problems=problems))

@@ -27,24 +27,8 @@ options:
       C(/opt/bin), or an absolute path.
     type: str
     default: kubelet
-  root:
-    description:
-      - Directory holding the host's C(proc), C(sys), C(etc) and C(var) trees.
-      - Tests point it at a fixture tree; on a host leave it at V(/).
-    type: path
-    default: /
-extends_documentation_fragment: []
-attributes:
-  check_mode:
-    support: full
-    description: Reads only, so check mode returns the same result.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is no diff.
-  platform:
-    platforms: linux
-    support: full
-    description: Reads Linux procfs and sysfs.
+extends_documentation_fragment:
+  - dataplane.node.node.read_only
 notes:
   - With a test O(root) the binary is not run and RV(version) is V(null).
 seealso:

@@ -90,6 +90,11 @@ reason:
   description: Why a power cycle is needed, for the run's reboot reasons.
   type: str
   returned: always
+problems:
+  description: Why the module refused (its message starts with C(nothing changed:)).
+  type: list
+  elements: str
+  returned: when refused
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -97,7 +102,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dataplane.node.plugins.module_utils._dpu import (
     DpuError, fw_wanted, parse_mstconfig_query, plan_firmware)
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
-    ROOT_ARG, refuse_test_root_outside_check_mode)
+    ROOT_ARG, refuse, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, normalize_pci_address
 
 
@@ -119,9 +124,9 @@ def main():
     try:
         device = normalize_pci_address(params['device'])
     except ParseError as exc:
-        module.fail_json(msg='nothing changed: %s' % exc)
+        refuse(module, [str(exc)])
     if params['num_of_vfs'] is not None and params['num_of_vfs'] < 0:
-        module.fail_json(msg='nothing changed: num_of_vfs must be 0 or more')
+        refuse(module, ['num_of_vfs must be 0 or more'])
     tool = params['tool'] or module.get_bin_path('mstconfig') or module.get_bin_path('mlxconfig')
     result = dict(changed=False, tool=tool, set=[], power_cycle_required=False, reason='')
     if tool is None:
@@ -130,19 +135,19 @@ def main():
     if rc != 0:  # older mstconfig lacks -e: the plain query has next-boot values only
         rc, out, err = module.run_command([tool, '-d', device, 'q'])
     if rc != 0:
-        module.fail_json(msg='nothing changed: %s -d %s q failed: %s' % (tool, device, (err or out).strip()), **result)
+        refuse(module, ['%s -d %s q failed: %s' % (tool, device, (err or out).strip())], result)
     try:
         query = parse_mstconfig_query(out)
         wanted = fw_wanted(query['device_type'], params['sriov_en'], params['num_of_vfs'], params['dpu_mode'])
         sets, pending = plan_firmware(query, wanted)
     except DpuError as exc:
-        module.fail_json(msg='nothing changed: %s' % exc, problems=exc.problems, **result)
+        refuse(module, exc.problems, result)
     result['device_type'] = query['device_type']
     result['settings'] = dict((k, dict((c, v[1]) for c, v in query['params'][k].items())) for k in wanted)
     result['set'] = sets
     if sets and not params['allow_power_cycle']:
-        module.fail_json(msg='nothing changed: the firmware of %s needs %s, which takes a power cycle; set '
-                         'allow_power_cycle to change it' % (device, ' '.join(sets)), **result)
+        refuse(module, ['the firmware of %s needs %s, which takes a power cycle; set allow_power_cycle to change it'
+                        % (device, ' '.join(sets))], result)
     if sets or pending:
         result['power_cycle_required'] = True
         result['reason'] = ('firmware of %s (%s): %s; needs a power cycle or firmware reset (mlxfwreset), '

@@ -30,7 +30,7 @@ description:
 author:
   - dataplane.node contributors (@dataplane-node)
 extends_documentation_fragment:
-  - dataplane.node.node
+  - dataplane.node.node.read_only
 options:
   mode:
     description: The node's ovnkube-node mode.
@@ -130,7 +130,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._dpu import (
     parse_devlink_eswitch, parse_ovs_list_json, representor_problems, validate_settings, version_problems,
     version_tuple)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
-from ansible_collections.dataplane.node.plugins.module_utils._module import ROOT_ARG
+from ansible_collections.dataplane.node.plugins.module_utils._module import ROOT_ARG, refuse
 from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, normalize_pci_address
 
 
@@ -173,7 +173,7 @@ def main():
     mode = p['mode']
     result = dict(changed=False, ovs={}, versions={}, problems=[], health={})
     if mode not in MODES:
-        module.fail_json(msg='nothing changed: mode %r is not one of %s' % (mode, ', '.join(MODES)), **result)
+        refuse(module, ['mode %r is not one of %s' % (mode, ', '.join(MODES))], result)
     try:
         host = Host(p['root'])
     except HostRootError as exc:
@@ -296,9 +296,10 @@ def main():
                 if p['expected_representors'] is not None:
                     problems.extend(representor_problems(reps, 0, p['expected_representors']))
     result['problems'] = problems
+    if problems and p['phase'] == 'preflight':
+        refuse(module, problems, result)
     if problems:
-        module.fail_json(msg='%s%s' % ('nothing changed: ' if p['phase'] == 'preflight' else '',
-                                       '; '.join(problems)), **result)
+        module.fail_json(msg='; '.join(problems), **result)
     module.exit_json(**result)
 
 

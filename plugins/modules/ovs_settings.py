@@ -110,6 +110,11 @@ external_ids:
   description: C(external_ids) read back after the run (before it, in check mode).
   type: dict
   returned: always
+problems:
+  description: Why the module refused (its message starts with C(nothing changed:)) or what failed while applying.
+  type: list
+  elements: str
+  returned: on failure
 """
 
 import os
@@ -120,7 +125,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._apply import write
 from ansible_collections.dataplane.node.plugins.module_utils._dpu import (
     DpuError, parse_ovs_list_json, plan_bridge, plan_ovs, system_id_conf)
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
-    ROOT_ARG, refuse_test_root_outside_check_mode)
+    ROOT_ARG, refuse, refuse_test_root_outside_check_mode)
 
 SYSTEM_ID_CONF = 'etc/openvswitch/system-id.conf'
 
@@ -171,8 +176,8 @@ def main():
     external_ids = dict(params['external_ids'])
     if params['system_id']:
         if 'system-id' in external_ids and external_ids['system-id'] != params['system_id']:
-            module.fail_json(msg='nothing changed: system_id %r and external_ids.system-id %r differ' % (
-                params['system_id'], external_ids['system-id']))
+            refuse(module, ['system_id %r and external_ids.system-id %r differ' % (
+                params['system_id'], external_ids['system-id'])])
         external_ids['system-id'] = params['system_id']
     if module.check_mode and module.get_bin_path('ovs-vsctl') is None:
         module.exit_json(changed=True, changes={}, commands=[], restarted=False, other_config={}, external_ids={},
@@ -187,7 +192,7 @@ def main():
             bridge_cmds = plan_bridge(params['bridge'], bridges, ports, fail_mode, params['ports'],
                                       params['fail_mode'], params['internal_ports'])
     except DpuError as exc:
-        module.fail_json(msg='nothing changed: %s' % exc, problems=exc.problems)
+        refuse(module, exc.problems)
 
     conf_path = os.path.join(root, SYSTEM_ID_CONF)
     conf_change = None

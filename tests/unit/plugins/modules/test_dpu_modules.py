@@ -182,6 +182,9 @@ def test_mlx_firmware_refuses_a_change_without_power_cycle(run_module, tools, tm
     assert code == 1
     assert result['msg'].startswith('nothing changed: the firmware of 0000:03:00.0 needs INTERNAL_CPU_ESWITCH_MANAGER=1 ')
     assert result['msg'].endswith('which takes a power cycle; set allow_power_cycle to change it')
+    assert result['problems'] == [result['msg'][len('nothing changed: '):]] and result['set'] == [
+        'INTERNAL_CPU_ESWITCH_MANAGER=1', 'INTERNAL_CPU_IB_VPORT0=1', 'INTERNAL_CPU_OFFLOAD_ENGINE=1',
+        'INTERNAL_CPU_PAGE_SUPPLIER=1', 'NUM_OF_VFS=16']
     code, result = run_module(mlx_firmware, dict(args, num_of_vfs=16, allow_power_cycle=True, _ansible_diff=True))
     assert code == 0 and result['changed'] is True and result['set'] == ['NUM_OF_VFS=16']
     assert result['reason'] == ('firmware of 0000:03:00.0 (BlueField2): NUM_OF_VFS=16; needs a power cycle or firmware '
