@@ -15,7 +15,6 @@ The result lives in ${DATAPLANE_CACHE:-~/.cache/dataplane-node}/k8s/<key>/, <key
 an unchanged recipe returns at once. The Go build cache (k8s/gocache) and the extracted source (k8s/src) are
 kept between recipes, so a changed recipe rebuilds warm.
 """
-import argparse
 import hashlib
 import json
 import os
@@ -26,6 +25,10 @@ import tarfile
 import tempfile
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import buildcache  # noqa: E402  (cache directory, key, build-once and CLI shared with the other testbed builds)
 
 VERSION = "v1.20.2"
 SOURCE_PACKAGE = "kubernetes"
@@ -55,11 +58,11 @@ class BuildError(Exception):
 
 
 def cache_root():
-    return Path(os.environ.get("DATAPLANE_CACHE") or Path.home() / ".cache" / "dataplane-node") / "k8s"
+    return buildcache.cache_dir() / "k8s"
 
 
 def recipe_hash():
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return buildcache.recipe_key(__file__)
 
 
 def result_dir():
@@ -283,32 +286,12 @@ def write_image(binary_path, tar_path, ref):
 
 def build(verbose=False):
     """Return the cache directory with bin/kubelet, bin/kube-apiserver, bin/kubectl, pause.tar, guest/."""
-    final = result_dir()
-    if (final / "build.json").is_file():
-        return final
-    cache_root().mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".build-{recipe_hash()}-", dir=cache_root()))
-    Builder(work, verbose).build()
-    if final.exists():  # another build finished first
-        shutil.rmtree(work)
-    else:
-        work.rename(final)
-    return final
+    return buildcache.build_once(result_dir(), lambda final: (final / "build.json").is_file(),
+                                 lambda work: Builder(work, verbose).build())
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["build", "path"])
-    args = parser.parse_args(argv)
-    if args.command == "path":
-        print(result_dir())
-        return 0
-    try:
-        print(build(verbose=True))
-    except BuildError as exc:
-        print(exc, file=sys.stderr)
-        return 1
-    return 0
+    return buildcache.cli(argv, __doc__.splitlines()[0], result_dir, lambda: build(verbose=True), BuildError)
 
 
 if __name__ == "__main__":
