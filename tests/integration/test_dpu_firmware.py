@@ -180,3 +180,16 @@ def test_main_entry_queries_the_firmware_once(tmp_path, bindir, firmware_first):
     # the dpu-host steps ran after the firmware (VFs planned on the PF, the management VF picked by PCI address)
     assert dict(ran)['Pick the management-port VF by PCI address (ovnkube renames its netdev to ovn-k8s-mp0)'][
         'mgmt_port']['address'] == '0000:00:13.0'
+
+
+def test_firmware_keys_are_validated_by_the_preflight():
+    import yaml
+
+    from ansible_collections.dataplane.node.plugins.module_utils._preflight import check_types, role_options
+
+    with open(os.path.join(REPO, 'roles', 'ovn_dpu', 'meta', 'argument_specs.yml')) as handle:
+        options = role_options({'ovn_dpu': yaml.safe_load(handle)})
+    assert check_types({'ovn_dpu_firmware': {'dpu_mode': 'dpuu', 'num_vfs': 3}}, options) == [
+        'ovn_dpu_firmware.num_vfs. Supported parameters include: dpu_mode, num_of_vfs, sriov_en.',
+        'value of dpu_mode must be one of: dpu, nic, got: dpuu found in ovn_dpu_firmware']
+    assert check_types({'ovn_dpu_firmware': {'sriov_en': True, 'num_of_vfs': 8, 'dpu_mode': 'nic'}}, options) == []
