@@ -3,12 +3,14 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark the site playbook on a testbed VM: the first converge (with its reboot) and the idempotent re-run.
 
-    python tests/bench/bench_rerun.py [--no-pipelining] [--compare] [--timings FILE] [--write-section FILE]
+    python tests/bench/bench_rerun.py [--no-pipelining] [--check-first] [--compare] [--timings FILE]
+                                      [--write-section FILE]
 
 Boots a VM (QEMU/TCG, 2 NUMA nodes), runs dataplane.node.site twice with the demo's variables, and reports
 wall time, tasks, changed tasks and reboots of each run, with the connection settings it used (the recommended
 ones by default: SSH pipelining and a persistent SSH master connection). --compare adds a third run, a re-run
-with pipelining off, to show what the setting is worth. --timings writes every task's duration of every run
+with pipelining off, to show what the setting is worth. --check-first runs `--check --diff` on the fresh VM before
+the first converge and compares the tasks it reports as changed with the ones the converge changed. --timings writes every task's duration of every run
 (from the json callback) to FILE. A script, not a test.
 """
 
@@ -61,14 +63,14 @@ def task_timings(report):
     return rows
 
 
-def run_site(inventory, pipelining):
+def run_site(inventory, pipelining, extra=()):
     """One ansible-playbook run with the json callback: a dict of its figures."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'),
                ANSIBLE_INJECT_FACT_VARS='False', ANSIBLE_HOST_KEY_CHECKING='False',
                ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_CALLBACK_RESULT_FORMAT='json',
                **settings_env(pipelining))
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, 'dataplane.node.site',
-           '-e', '@' + os.path.join(REPO, 'tests', 'vm', 'demo_vars.yml')]
+           '-e', '@' + os.path.join(REPO, 'tests', 'vm', 'demo_vars.yml')] + list(extra)
     start = time.monotonic()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, check=False)
     seconds = time.monotonic() - start
@@ -80,8 +82,28 @@ def run_site(inventory, pipelining):
     reboots = sum(1 for t in tasks for r in t['hosts'].values() if r.get('rebooted') is True)
     stats = list(report['stats'].values())[0]
     executed = sum(1 for t in tasks for r in t['hosts'].values() if not r.get('skipped'))
+    changed = sorted(set(t['task']['name'] for t in tasks if any(r.get('changed') for r in t['hosts'].values())))
     return {'seconds': seconds, 'stats': stats, 'reboots': reboots, 'executed': executed,
-            'pipelining': pipelining, 'timings': task_timings(report)}
+            'pipelining': pipelining, 'timings': task_timings(report), 'changed_tasks': changed}
+
+
+PING_TASKS = 10
+
+
+def ping_floor(inventory, pipelining, directory):
+    """Seconds one module run costs on the VM with nothing to do: the mean of PING_TASKS ansible.builtin.ping tasks
+    (SSH, Python start-up in the guest, the module wrapper), the floor under every task that runs on the node."""
+    playbook = os.path.join(directory, 'ping.yml')
+    with open(playbook, 'w') as handle:
+        handle.write('- hosts: all\n  gather_facts: false\n  tasks:\n' + ''.join(
+            '    - name: ping %d\n      ansible.builtin.ping:\n' % i for i in range(PING_TASKS)))
+    env = dict(os.environ, ANSIBLE_HOST_KEY_CHECKING='False', ANSIBLE_STDOUT_CALLBACK='ansible.posix.json',
+               **settings_env(pipelining))
+    proc = subprocess.run([os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, playbook,
+                           '-e', 'ansible_python_interpreter=/usr/bin/python3'],
+                          env=env, stdout=subprocess.PIPE, check=True)
+    timings = task_timings(json.loads(proc.stdout.decode('utf-8')))
+    return sum(t[0] for t in timings) / len(timings)
 
 
 def timing_text(name, run):
@@ -98,6 +120,8 @@ def main(argv=None):
     parser.add_argument('--write-section', help='append the results as a markdown section to this file')
     parser.add_argument('--no-pipelining', action='store_true', help='run without SSH pipelining')
     parser.add_argument('--compare', action='store_true', help='add a re-run with pipelining off')
+    parser.add_argument('--check-first', action='store_true',
+                        help='run --check --diff on the fresh VM first and compare its changes with the converge')
     parser.add_argument('--timings', help='write the duration of every task of every run to this file')
     args = parser.parse_args(argv)
     reason = testbed.preflight()
@@ -110,14 +134,19 @@ def main(argv=None):
     try:
         with tempfile.TemporaryDirectory() as tmp:
             inventory = demo.write_inventory(inst, tmp)
+            if args.check_first:
+                check = run_site(inventory, pipelining, ['--check', '--diff'])
             runs.append(('first converge', run_site(inventory, pipelining)))
             runs.append(('idempotent re-run', run_site(inventory, pipelining)))
             if args.compare:
                 runs.append(('idempotent re-run, pipelining %s' % ('off' if pipelining else 'on'),
                              run_site(inventory, not pipelining)))
+            floor = ping_floor(inventory, pipelining, tmp)
     finally:
         bed.down('bench')
     first, second = runs[0][1], runs[1][1]
+    if args.check_first:
+        runs.insert(0, ('dry run (`--check --diff`, fresh node)', check))
     lines = ['| run | pipelining | wall s | tasks run | ok | changed | reboots |', '|---|---|---|---|---|---|---|']
     for name, run in runs:
         lines.append('| %s | %s | %.1f | %d | %d | %d | %d |' % (
@@ -125,9 +154,23 @@ def main(argv=None):
             run['stats']['changed'], run['reboots']))
     lines.append('')
     lines.append('Re-run / first run: %.0f%% (target: under 25%%).' % (100.0 * second['seconds'] / first['seconds']))
+    remote = sum(1 for t in second['timings'] if t[0] >= 1.0)
+    lines.append('')
+    lines.append('One module run with nothing to do (`ansible.builtin.ping`, mean of %d) costs %.1f s on this VM; the '
+                 're-run ran %d tasks on the node (1 s or more each) and spent %.1f s in tasks.' % (
+                     PING_TASKS, floor, remote, sum(t[0] for t in second['timings'])))
     lines.append('')
     lines.append('Settings: `ANSIBLE_PIPELINING=%s`, `ANSIBLE_SSH_ARGS="%s"`; ansible-core %s.' % (
         'True' if pipelining else 'False', SSH_ARGS, ansible_version()))
+    if args.check_first:
+        only_check = sorted(set(check['changed_tasks']) - set(first['changed_tasks']))
+        only_real = sorted(set(first['changed_tasks']) - set(check['changed_tasks']))
+        lines.append('')
+        lines.append('Dry run vs first converge: %d tasks reported changed by the dry run, %d by the converge; '
+                     'only in the dry run: %s; only in the converge: %s.' % (
+                         len(check['changed_tasks']), len(first['changed_tasks']),
+                         ', '.join('"%s"' % t for t in only_check) or 'none',
+                         ', '.join('"%s"' % t for t in only_real) or 'none'))
     text = '\n'.join(lines)
     print(text)
     if args.timings:
