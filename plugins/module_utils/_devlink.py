@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.dataplane.node.plugins.module_utils._dpu import DpuError, representors
+from ansible_collections.dataplane.node.plugins.module_utils._dpu import DpuError, parse_phys_port_name, representors
 from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, normalize_pci_address
 
 NET_DIR = 'sys/class/net'
@@ -78,6 +78,18 @@ class DevlinkDevice(object):
 
     def netdevs(self):
         return self.host.fs.listdir(self.base + '/net')
+
+    def uplink_netdevs(self):
+        """The device's own uplinks: port name pN in switchdev, no port name in legacy mode. VF and PF
+        representors are registered under the same device (mlx5, netdevsim) and are left out: tc offload on
+        representors is the driver's business (mlx5 enables it; netdevsim cannot)."""
+        uplinks = []
+        for name in self.netdevs():
+            port = self.host.fs.read_value('%s/%s/phys_port_name' % (NET_DIR, name))
+            parsed = parse_phys_port_name(port)
+            if not port or (parsed and parsed['kind'] == 'uplink'):
+                uplinks.append(name)
+        return uplinks
 
     def switch_ports(self):
         """Every netdev on this device's switch (same phys_switch_id as its own netdevs), with its port name."""

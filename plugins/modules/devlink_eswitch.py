@@ -44,7 +44,10 @@ options:
     description: VFs the PF must have (created before the mode change); unset keeps the current count.
     type: int
   hw_tc_offload:
-    description: Turn C(hw-tc-offload) on for the device's uplink netdevs (with C(ethtool -K)) after switchdev.
+    description:
+      - Turn C(hw-tc-offload) on for the device's uplink netdevs (with C(ethtool -K)) after switchdev, and read it
+        back (the module fails when the driver keeps it off).
+      - VF and PF representors are left as their driver sets them.
     type: bool
     default: true
   wait_timeout:
@@ -114,6 +117,15 @@ def read_mode(module, devlink, handle):
     return parse_devlink_eswitch(out).get(handle, {}).get('mode')
 
 
+def tc_offload(module, ethtool, netdev):
+    """'on', 'off' (either may carry ethtool's ' [fixed]' note) or None when ethtool cannot read the netdev."""
+    rc, out, err = module.run_command([ethtool, '-k', netdev])
+    for line in out.splitlines() if rc == 0 else []:
+        if line.startswith('hw-tc-offload:'):
+            return line.split(':', 1)[1].split()[0]
+    return None
+
+
 def poll(check, timeout, interval=0.2):
     """Call check() until it returns a true value or the timeout passes; returns its last value."""
     deadline = time.monotonic() + timeout
@@ -167,13 +179,10 @@ def main():
         result['diff'] = {'before': before, 'after': {'mode': params['mode'], 'numvfs': numvfs}}
 
     offload_cmds = []
-    if params['hw_tc_offload'] and params['mode'] == 'switchdev':
-        ethtool = module.get_bin_path('ethtool')
-        for netdev in dev.netdevs():
-            if ethtool is None:
-                break
-            rc, out, err = module.run_command([ethtool, '-k', netdev])
-            if rc == 0 and 'hw-tc-offload: off' in out:
+    ethtool = module.get_bin_path('ethtool')
+    if params['hw_tc_offload'] and params['mode'] == 'switchdev' and ethtool:
+        for netdev in dev.uplink_netdevs():
+            if tc_offload(module, ethtool, netdev) == 'off':
                 offload_cmds.append([ethtool, '-K', netdev, 'hw-tc-offload', 'on'])
     result['steps'].extend(' '.join(c[1:]) for c in offload_cmds)
     result['changed'] = bool(result['steps'])
@@ -207,6 +216,9 @@ def main():
             rc, out, err = module.run_command(argv)
             if rc != 0:
                 raise DpuError(['%s failed: %s' % (' '.join(argv[1:]), (err or out).strip())])
+            # ethtool -K exits 0 when the driver keeps a feature off: only the read-back tells
+            if tc_offload(module, ethtool, argv[2]) != 'on':
+                raise DpuError(['%s: hw-tc-offload reads back off after ethtool -K (the driver refused it)' % argv[2]])
         mode = read_mode(module, devlink, dev.handle)
         if mode != params['mode']:
             raise DpuError(['%s reads back eSwitch mode %s after the steps, %s asked' % (

@@ -87,6 +87,21 @@ def test_devlink_eswitch_idempotent_with_representors(run_module, tools, tmp_pat
                                       'vfs': {'pf0vf0': 'eni10npf0vf0', 'pf0vf1': 'eni10npf0vf1'}}
 
 
+def test_devlink_eswitch_leaves_representor_offload_to_the_driver(run_module, tools, tmp_path):
+    # netdevsim keeps hw-tc-offload off on VF representors whatever ethtool -K asks (seen in the testbed guest):
+    # only the uplink is the module's, so a converged device plans nothing
+    root = netdevsim_tree(tmp_path / 'root', 2, reps=(0, 1))
+    tools('devlink', 'cat %s/devlink-eswitch-switchdev.json\n' % DPU)
+    tools('ethtool', 'case "$2" in eni10np1) echo "hw-tc-offload: on";; *) echo "hw-tc-offload: off";; esac\n')
+    code, result = run_module(devlink_eswitch, {'root': root, '_ansible_check_mode': True,
+                                                'device': 'netdevsim/netdevsim10', 'numvfs': 2})
+    assert (code, result['changed'], result['steps']) == (0, False, [])
+    tools('ethtool', 'echo "hw-tc-offload: off"\n')
+    code, result = run_module(devlink_eswitch, {'root': root, '_ansible_check_mode': True,
+                                                'device': 'netdevsim/netdevsim10', 'numvfs': 2})
+    assert (code, result['changed'], result['steps']) == (0, True, ['-K eni10np1 hw-tc-offload on'])
+
+
 def test_devlink_eswitch_refuses_before_any_change(run_module, tools, host_root):
     tools('devlink', 'echo "kernel answers: No such device" >&2; exit 1\n')
     code, result = run_module(devlink_eswitch, {'root': host_root('qemu-igb'), '_ansible_check_mode': True,
