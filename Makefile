@@ -68,7 +68,7 @@ docs: setup
 
 bench: setup
 	$(PY) tests/bench/bench_facts.py --write docs/benchmarks.md
-	$(PY) tests/bench/bench_rerun.py --write-section docs/benchmarks.md
+	flock /tmp/dataplane-vm.lock $(PY) tests/bench/bench_rerun.py --check-first --compare --write-section docs/benchmarks.md
 
 clean:
 	rm -rf .build tests/output .pytest_cache
