@@ -184,7 +184,10 @@ def field_problems(config, version):
     problems = []
     minor = version[1] if version[0] == 1 else 10 ** 6
     for field, first in sorted(FIELD_VERSIONS.items(), key=lambda item: (item[1], item[0])):
-        if field in config and minor < first:
+        # A zero value ("", {}, []) changes nothing whether kubelet knows the field or not: kubeadm writes such
+        # values of fields newer than some kubelets (its v1.32.13 config.yaml has containerRuntimeEndpoint: ""
+        # and memorySwap: {}, tests/fixtures/kubelet/kubeadm-1.32.13-config.yaml).
+        if field in config and config[field] not in ('', {}, [], None) and minor < first:
             problems.append('%s needs kubelet 1.%d or later: kubelet %s does not know the field and silently runs '
                             'without it (lenient decoding); remove it or upgrade kubelet'
                             % (field, first, format_version(version)))
@@ -672,6 +675,112 @@ def parse_cpu_manager_state(text):
     except (TypeError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def parse_configz(text, where='/configz'):
+    """The KubeletConfiguration a running kubelet applied, from its /configz answer.
+
+    kubelet serves {"kubeletconfig": {...}} (kubectl get --raw /api/v1/nodes/<node>/proxy/configz): every field
+    after defaulting, the file and drop-ins merged and flags applied, without apiVersion and kind. Raises
+    ConfigFileError when the text is not that shape.
+    """
+    try:
+        data = json.loads(text)
+    except (TypeError, ValueError) as exc:
+        raise ConfigFileError('%s is not JSON: %s' % (where, exc))
+    config = data.get('kubeletconfig') if isinstance(data, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigFileError('%s has no "kubeletconfig" object (found %s)'
+                              % (where, ', '.join(sorted(data)) if isinstance(data, dict) else type(data).__name__))
+    return config
+
+
+def _same_value(key, wanted, running):
+    if wanted == running:
+        return True
+    if isinstance(wanted, bool) or isinstance(running, bool) or wanted is None or running is None:
+        return False
+    if key == 'reservedSystemCPUs':
+        try:
+            return parse_cpulist(str(wanted)) == parse_cpulist(str(running))
+        except ParseError:
+            return False
+    try:
+        # Quantities come back as written, numbers as JSON numbers: compare by value (1024 == "1Ki").
+        return parse_quantity(wanted) == parse_quantity(running)
+    except ParseError:
+        return False
+
+
+def applied_difference(settings, running, prefix=''):
+    """Lines for every setting a running kubelet's /configz does not show as asked.
+
+    settings: what the role merged (KubeletConfiguration fields); running: parse_configz() of the kubelet after
+    its restart. A field absent from /configz is one the kubelet dropped (an older kubelet decodes leniently); a
+    different value is one a later drop-in or a flag overrides. Lists compare whole, as kubelet replaces them.
+    """
+    lines = []
+    for key, value in sorted((settings or {}).items()):
+        if key in ('apiVersion', 'kind') or value is None:
+            continue
+        path = prefix + key
+        if key not in running:
+            lines.append('%s: set to %s, absent from /configz: this kubelet does not know it' % (path, json.dumps(value)))
+        elif isinstance(value, dict) and isinstance(running[key], dict):
+            lines.extend(applied_difference(value, running[key], path + '.'))
+        elif isinstance(value, list) and isinstance(running[key], list):
+            if len(value) != len(running[key]) or any(
+                    applied_difference(w, r) if isinstance(w, dict) and isinstance(r, dict)
+                    else not _same_value(key, w, r) for w, r in zip(value, running[key])):
+                lines.append('%s: set to %s, kubelet runs with %s' % (path, json.dumps(value), json.dumps(running[key])))
+        elif not _same_value(key, value, running[key]):
+            lines.append('%s: set to %s, kubelet runs with %s' % (path, json.dumps(value), json.dumps(running[key])))
+    return lines
+
+
+def cpu_assignments(state):
+    """The static CPU manager's checkpoint as CPU lists: policy, the shared pool, and exclusive CPUs per container.
+
+    state: parse_cpu_manager_state() of cpu_manager_state ({"policyName", "defaultCpuSet", "entries": {pod UID:
+    {container: cpulist}}, "checksum"}). Returns None for anything else. 'exclusive' lists every CPU given to a
+    container; under the static policy the shared pool and the exclusive CPUs never overlap.
+    """
+    if not isinstance(state, dict) or not isinstance(state.get('policyName'), str):
+        return None
+    try:
+        shared = parse_cpulist(state.get('defaultCpuSet') or '')
+        containers = {}
+        for pod, entries in sorted((state.get('entries') or {}).items()):
+            for container, cpus in sorted((entries or {}).items()):
+                containers['%s/%s' % (pod, container)] = parse_cpulist(cpus)
+    except (ParseError, AttributeError, TypeError):
+        return None
+    exclusive = sorted(set(cpu for cpus in containers.values() for cpu in cpus))
+    return {'policy': state['policyName'], 'shared': shared, 'containers': containers, 'exclusive': exclusive}
+
+
+def memory_state_reserved(state):
+    """Per NUMA node, what a Static memory manager checkpoint recorded as reserved for the system (bytes).
+
+    kubelet compares these with reservedMemory at start and refuses a checkpoint that differs, so a node whose
+    reservedMemory changed needs memory_manager_state removed (state_reset_reasons). Returns {node id: {resource:
+    bytes}} from machineState[*].memoryMap[*].systemReserved, {} for the None policy's empty machineState.
+    """
+    reserved = {}
+    for node, cell in sorted(((state or {}).get('machineState') or {}).items()):
+        memory_map = (cell or {}).get('memoryMap') or {}
+        reserved[int(node)] = dict((resource, int(block.get('systemReserved') or 0))
+                                   for resource, block in sorted(memory_map.items()))
+    return reserved
+
+
+def reserved_memory_bytes(config):
+    """reservedMemory of a KubeletConfiguration as {node id: {resource: bytes}} (resources not listed are 0)."""
+    found = {}
+    for entry in config.get('reservedMemory') or []:
+        limits = dict((resource, parse_memory(value)) for resource, value in (entry.get('limits') or {}).items())
+        found[entry['numaNode']] = limits
+    return found
 
 
 class KubeletHost:

@@ -133,7 +133,8 @@ def test_capacity_difference_compares_quantities():
     ((1, 26, 0), []),
 ])
 def test_newer_fields_are_refused_by_version(version, expected):
-    config = {'memoryManagerPolicy': 'None', 'reservedMemory': [], 'memorySwap': {},
+    config = {'memoryManagerPolicy': 'None', 'reservedMemory': [{'numaNode': 0, 'limits': {'memory': '100Mi'}}],
+              'memorySwap': {'swapBehavior': 'LimitedSwap'},
               'topologyManagerPolicyOptions': {'prefer-closest-numa-nodes': 'true'}}
     problems = field_problems(config, version)
     assert [p.split(' ', 1)[0] for p in problems] == expected

@@ -302,3 +302,52 @@ def test_a_broken_foreign_dropin_is_reported(run, tmp_path):
         "/etc/kubernetes/kubelet.conf.d/20-broken.conf is not a KubeletConfiguration (kind None, apiVersion None; "
         "expected kind KubeletConfiguration, apiVersion kubelet.config.k8s.io/v1beta1), left untouched (kubelet fails "
         "on it too)"]
+
+
+# ---------------------------------------------------------------- on files captured from newer kubelets (fixtures README)
+
+def test_check_mode_on_kubeadm_1_32_keeps_kubeadms_file_byte_for_byte(run, tmp_path):
+    original = fixture('kubeadm-1.32.13-config.yaml')
+    root = make_root(tmp_path, {CONFIG: original})
+    code, result = run({'root': root, 'version': 'Kubernetes v1.32.13', 'settings': DPDK})
+    assert code == 0, result
+    assert (result['changed'], result['version'], result['warnings']) == (True, '1.32.13', [])
+    assert result['diff']['after'].startswith(original)
+    assert yaml.safe_load(result['diff']['after'])['crashLoopBackOff'] == {}
+    assert result['state_files'] == ['cpu_manager_state', 'memory_manager_state']
+    # The second run sees the merged file: nothing to do.
+    root2 = make_root(tmp_path / 'again', {CONFIG: result['diff']['after']})
+    code, result = run({'root': root2, 'version': 'Kubernetes v1.32.13', 'settings': DPDK})
+    assert (code, result['changed'], result['state_reset_required']) == (0, False, False)
+
+
+def test_dropin_next_to_kubeadm_1_32_is_beta_and_needs_no_environment(run, tmp_path):
+    original = fixture('kubeadm-1.32.13-config.yaml')
+    root = make_root(tmp_path, {CONFIG: original})
+    settings = {'topologyManagerPolicy': 'single-numa-node', 'topologyManagerScope': 'pod'}
+    code, result = run({'root': root, 'mode': 'dropin', 'version': 'v1.32.13', 'settings': settings})
+    assert code == 0, result
+    assert result['warnings'] == []
+    assert result['config']['crashLoopBackOff'] == {} and result['config']['topologyManagerScope'] == 'pod'
+    assert read(root, CONFIG) == original
+    # The same drop-in for a 1.29 kubelet: alpha, kubelet needs KUBELET_CONFIG_DROPIN_DIR_ALPHA.
+    code, result = run({'root': root, 'mode': 'dropin', 'version': 'v1.29.3', 'settings': settings})
+    assert result['warnings'] == ['kubelet 1.29: --config-dir is alpha and needs the environment variable '
+                                  'KUBELET_CONFIG_DROPIN_DIR_ALPHA set for kubelet']
+
+
+def test_published_memory_manager_layout_through_the_module(run, tmp_path):
+    # The layout from the memory manager notes (kubelet 1.22) merged into kubeadm 1.32's file, on a 2-node host.
+    root = make_root(tmp_path, {CONFIG: fixture('kubeadm-1.32.13-config.yaml')})
+    settings = yaml.safe_load(fixture('memory-manager-static-1.22.yaml'))
+    code, result = run({'root': root, 'version': '1.32.13', 'settings': settings})
+    assert code == 0, result
+    assert result['state_reset_reasons'] == ['cpuManagerPolicy none -> static', 'memoryManagerPolicy None -> Static']
+    # The attempt kubelet refused (reservedMemory 16548Mi against 16Gi + the default 100Mi) is refused here first.
+    wrong = {'memoryManagerPolicy': 'Static', 'kubeReserved': {'memory': '16Gi'},
+             'reservedMemory': [{'numaNode': 0, 'limits': {'memory': '16548Mi'}}]}
+    code, result = run({'root': root, 'version': '1.22.0', 'settings': wrong})
+    assert code == 1
+    assert result['problems'] == [
+        'reservedMemory memory sums to 16548Mi, but kubeReserved + systemReserved + evictionHard memory.available = '
+        '16484Mi (16Gi + 0 + 100Mi): kubelet refuses to start unless they are equal']
