@@ -85,8 +85,8 @@ def test_merge_into_kubeadm_132_keeps_everything_it_does_not_own():
     after = merge(before, dict(DPDK, logging={'verbosity': 2}))
     out = dump_config(after)
     assert list(after)[:len(before)] == list(before)
-    assert dict((k, after[k]) for k in before if k != 'logging') == dict((k, before[k]) for k in before
-                                                                          if k != 'logging')
+    unchanged = [k for k in before if k != 'logging']
+    assert dict((k, after[k]) for k in unchanged) == dict((k, before[k]) for k in unchanged)
     # A mapping merges key by key: kubeadm's logging options stay, only verbosity changes.
     assert after['logging'] == {'flushFrequency': 0, 'options': before['logging']['options'], 'verbosity': 2}
     assert list(after)[len(before):] == list(DPDK)
