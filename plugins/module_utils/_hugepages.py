@@ -245,3 +245,167 @@ def split_pools(pools, facts=None):
     if problems:
         raise HugepageError(problems)
     return boot, runtime
+
+
+# hugetlbfs mounts: validated against the host's page sizes, the fstab entry and the live mount planned as data,
+# and read back from /proc/mounts by the caller after mounting.
+
+SYSTEMD_HUGEPAGES = '/dev/hugepages'
+DEFAULT_MODE = 0o755  # hugetlbfs shows mode= in /proc/mounts only when it differs from this
+
+
+def mount_options(spec):
+    """The option string of a mount spec, in the order the role has always written it to fstab."""
+    opts = ['pagesize=%s' % spec['pagesize']]
+    for key in ('mode', 'uid', 'gid'):
+        if spec.get(key) is not None:
+            opts.append('%s=%s' % (key, spec[key]))
+    return ','.join(opts)
+
+
+def fstab_line(spec):
+    return 'none %s hugetlbfs %s 0 0' % (_escape_mount(spec['path']), mount_options(spec))
+
+
+def _escape_mount(path):
+    return ''.join('\\%03o' % ord(c) if c in ' \t\n\\' else c for c in path)
+
+
+def _id_value(value, kind, lookup, where, problems):
+    if value is None:
+        return None
+    text = str(value).strip()
+    if text.isdigit():
+        return int(text)
+    number = lookup(kind, text) if lookup else None
+    if number is None:
+        problems.append('%s: %s %s not found on the node' % (where, kind, text))
+    return number
+
+
+def validate_mounts(specs, supported_kb, lookup=None):
+    """Mount specs -> [{path, pagesize_kb, mode, uid, gid, spec}] or HugepageError with every problem.
+
+    lookup(kind, name) resolves a user or group name ('uid'/'gid') to its number (None when unknown).
+    """
+    problems, wanted, seen = [], [], set()
+    for index, spec in enumerate(specs or []):
+        path = spec.get('path')
+        where = 'mount %s' % (path or index + 1)
+        if not path or not str(path).startswith('/'):
+            problems.append('%s: path must be absolute' % where)
+            continue
+        path = str(path).rstrip('/') or '/'
+        if path == SYSTEMD_HUGEPAGES:
+            problems.append('%s: %s belongs to systemd (dev-hugepages.mount, default page size); mount other sizes '
+                            'elsewhere, e.g. /dev/hugepages1G' % (where, SYSTEMD_HUGEPAGES))
+            continue
+        if path in seen:
+            problems.append('%s: given twice' % where)
+            continue
+        seen.add(path)
+        try:
+            size_kb = parse_size_kb(spec.get('pagesize'))
+        except ParseError as exc:
+            problems.append('%s: pagesize: %s' % (where, exc))
+            continue
+        if size_kb not in supported_kb:
+            problems.append('%s: the host has no %s hugepage pool, so hugetlbfs cannot mount that page size '
+                            '(pools: %s)' % (where, format_size_kb(size_kb),
+                                             ', '.join(format_size_kb(s) for s in supported_kb) or 'none'))
+            continue
+        mode = None
+        if spec.get('mode') is not None:
+            try:
+                mode = int(str(spec['mode']).strip(), 8)
+            except ValueError:
+                problems.append('%s: mode must be octal (e.g. "1770"), got %r' % (where, spec['mode']))
+                continue
+            if not 0 <= mode <= 0o7777:
+                problems.append('%s: mode %s is out of range' % (where, spec['mode']))
+                continue
+        uid = _id_value(spec.get('uid'), 'uid', lookup, where, problems)
+        gid = _id_value(spec.get('gid'), 'gid', lookup, where, problems)
+        clean = dict((k, spec.get(k)) for k in ('pagesize', 'mode', 'uid', 'gid'))
+        clean['path'] = path
+        wanted.append({'path': path, 'pagesize_kb': size_kb, 'mode': mode, 'uid': uid, 'gid': gid, 'spec': clean})
+    if problems:
+        raise HugepageError(problems)
+    return wanted
+
+
+def mount_differences(want, mounted):
+    """What a live hugetlbfs mount (an entry of Host.hugepages()['mounts'], or None) lacks: a list of strings."""
+    if mounted is None:
+        return ['not mounted']
+    opts = mounted.get('options') or {}
+    diffs = []
+    if mounted.get('pagesize_kb') != want['pagesize_kb']:
+        diffs.append('pagesize %s, want %s' % (mounted.get('pagesize'), format_size_kb(want['pagesize_kb'])))
+    if want['mode'] is not None:
+        have = opts.get('mode')
+        try:
+            have = int(have, 8) if isinstance(have, str) else DEFAULT_MODE
+        except ValueError:
+            have = None
+        if have != want['mode']:
+            diffs.append('mode %s, want %o' % ('%o' % have if have is not None else '?', want['mode']))
+    for key in ('uid', 'gid'):
+        if want[key] is not None:
+            have = opts.get(key)
+            have = int(have) if isinstance(have, str) and have.isdigit() else 0
+            if have != want[key]:
+                diffs.append('%s %d, want %d' % (key, have, want[key]))
+    return diffs
+
+
+def find_mount(path, mounts):
+    """The mount on top at path (the last /proc/mounts entry), among hugetlbfs mounts; None when there is none."""
+    found = None
+    for mount in mounts:
+        if mount['path'] == path:
+            found = mount
+    return found
+
+
+def plan_fstab(wanted, fstab_text):
+    """New fstab text and [{path, line, before (old line or None)}] for the entries that change."""
+    lines = (fstab_text or '').splitlines()
+    changes = []
+    for want in wanted:
+        line = fstab_line(want['spec'])
+        index = None
+        for i, old in enumerate(lines):
+            fields = old.split()
+            if fields and not fields[0].startswith('#') and len(fields) >= 2 \
+                    and fields[1].replace('\\040', ' ').rstrip('/') == want['path']:
+                index = i
+        if index is None:
+            lines.append(line)
+            changes.append({'path': want['path'], 'line': line, 'before': None})
+        elif lines[index].split() != line.split():
+            changes.append({'path': want['path'], 'line': line, 'before': lines[index]})
+            lines[index] = line
+    text = '\n'.join(lines) + '\n' if lines else ''
+    return text, changes
+
+
+def plan_mounts(wanted, mounts, fstab_text):
+    """Plan every mount: [{path, options, mount: none|mount|remount, differences, fstab: None|added|updated}], and
+    the new fstab text (None when unchanged)."""
+    new_fstab, fstab_changes = plan_fstab(wanted, fstab_text)
+    by_path = dict((c['path'], c) for c in fstab_changes)
+    plans = []
+    for want in wanted:
+        current = find_mount(want['path'], mounts)
+        diffs = mount_differences(want, current)
+        change = by_path.get(want['path'])
+        plans.append({
+            'path': want['path'],
+            'options': mount_options(want['spec']),
+            'mount': 'none' if not diffs else ('mount' if current is None else 'remount'),
+            'differences': diffs,
+            'fstab': None if change is None else ('added' if change['before'] is None else 'updated'),
+            'fstab_before': None if change is None else change['before'],
+        })
+    return plans, (new_fstab if fstab_changes else None)
