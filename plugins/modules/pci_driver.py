@@ -64,6 +64,16 @@ options:
     type: list
     elements: str
     default: []
+  bindings:
+    description:
+      - Several selections bound in one call, each a dict of the selectors above (O(devices), O(vendor_device),
+        O(vfs_of), O(vf_indexes), O(vfs_planned), O(iommu_group), O(expect)); instead of the top-level selectors.
+      - Every selection is resolved and checked first (a selection matching nothing or not O(expect) devices is an
+        error naming it); the guards then run over all the selected devices together, so nothing is written unless
+        every binding is allowed. RV(bindings) reports the devices of each selection.
+      - An empty list binds nothing.
+    type: list
+    elements: dict
   allow_management:
     description: Bind a device even if it carries the default route or a management address.
     type: bool
@@ -90,6 +100,15 @@ EXAMPLES = r"""
     driver: vfio-pci
     management_addresses: ["{{ ansible_host }}"]
 
+- name: VFs of two PFs and a whole NIC to vfio-pci in one call (nothing written unless all are allowed)
+  dataplane.node.pci_driver:
+    bindings:
+      - {vfs_of: "0000:3b:00.0", vf_indexes: [0, 1], expect: 2}
+      - {vfs_of: "0000:3b:00.1", vf_indexes: [0], expect: 1}
+      - {devices: ["0000:5e:00.0"], expect: 1}
+    driver: vfio-pci
+    management_addresses: ["{{ ansible_host }}"]
+
 - name: The spare NIC back to its kernel driver
   dataplane.node.pci_driver:
     devices: ["0000:00:04.0"]
@@ -113,6 +132,14 @@ predicted:
   elements: str
   returned: always
   sample: ["0000:00:13.0", "0000:00:13.2"]
+bindings:
+  description: Per selection (in the order given; one entry without O(bindings)), its devices as in RV(devices) and
+    the VFs predicted for it.
+  type: list
+  elements: dict
+  returned: always
+  sample: [{"selection": "0000:00:03.0", "predicted": [], "devices": {"0000:00:13.0": {"before": "igbvf",
+            "after": "vfio-pci"}}}]
 noiommu:
   description: True when vfio's unsafe no-IOMMU mode was enabled (the kernel is tainted).
   type: bool
@@ -134,16 +161,58 @@ from ansible_collections.dataplane.node.plugins.module_utils._pci import (
 NOIOMMU = 'sys/module/vfio/parameters/enable_unsafe_noiommu_mode'
 
 
+SELECTORS = ('devices', 'vendor_device', 'vfs_of', 'vf_indexes', 'vfs_planned', 'iommu_group', 'expect')
+
+
+def selection_label(sel):
+    return sel.get('vfs_of') or sel.get('vendor_device') or sel.get('iommu_group') or ','.join(sel.get('devices') or [])
+
+
+def resolve_selection(host, sel, check_mode):
+    """One selection -> (selected addresses, VFs predicted in check mode, their PF); PciError with the problems."""
+    predicted = {}
+    pf = None
+    vfs_of = sel.get('vfs_of')
+    if sel.get('vf_indexes') is not None and not vfs_of:
+        raise PciError(['vf_indexes needs vfs_of'])
+    if sel.get('vfs_planned') is not None and not vfs_of:
+        raise PciError(['vfs_planned needs vfs_of'])
+    if vfs_of and sel.get('vfs_planned') is not None:
+        pf = select_pf(host.pci(), address=vfs_of)
+        current = pf['sriov']['numvfs'] or 0
+        if current != sel['vfs_planned']:
+            if not check_mode:
+                raise PciError(['%s has %d VFs, %d planned (did the sriov_vfs step run?)' % (
+                    pf['address'], current, sel['vfs_planned'])])
+            # The sriov_vfs step creates (or re-creates) every VF: predict the selected ones.
+            predicted = predict_vfs(host, pf, sel['vfs_planned'], sel.get('vf_indexes'))
+            vfs_of = None
+    selected = select_devices(host.pci(), host.iommu(), sel.get('devices') or [], sel.get('vendor_device'), vfs_of,
+                              sel.get('vf_indexes'), sel.get('iommu_group'))
+    new_vfs = [a for _i, a in sorted(predicted.items())]
+    selected = [a for a in selected if a not in new_vfs]
+    if not selected and not new_vfs:
+        raise PciError(['the selectors match no device'])
+    if sel.get('expect') is not None and len(selected) + len(new_vfs) != sel['expect']:
+        raise PciError(['%d device(s) selected (%s), %d expected' % (
+            len(selected) + len(new_vfs), ', '.join(selected + new_vfs), sel['expect'])])
+    return selected, new_vfs, pf
+
+
 def main():
+    selection_spec = dict(
+        devices=dict(type='list', elements='str', default=[]),
+        vendor_device=dict(type='str'),
+        vfs_of=dict(type='str'),
+        vf_indexes=dict(type='list', elements='int'),
+        vfs_planned=dict(type='int'),
+        iommu_group=dict(type='str'),
+        expect=dict(type='int'),
+    )
     module = AnsibleModule(
         argument_spec=dict(
-            devices=dict(type='list', elements='str', default=[]),
-            vendor_device=dict(type='str'),
-            vfs_of=dict(type='str'),
-            vf_indexes=dict(type='list', elements='int'),
-            vfs_planned=dict(type='int'),
-            iommu_group=dict(type='str'),
-            expect=dict(type='int'),
+            selection_spec,
+            bindings=dict(type='list', elements='dict', options=selection_spec),
             driver=dict(type='str', required=True),
             management_addresses=dict(type='list', elements='str', default=[]),
             allow_management=dict(type='bool', default=False),
@@ -153,48 +222,47 @@ def main():
             root=ROOT_ARG,
         ),
         required_by={'vf_indexes': 'vfs_of', 'vfs_planned': 'vfs_of'},
+        mutually_exclusive=[('bindings', 'devices'), ('bindings', 'vendor_device'), ('bindings', 'vfs_of'),
+                            ('bindings', 'iommu_group'), ('bindings', 'expect')],
         supports_check_mode=True,
     )
     p = module.params
     root = refuse_test_root_outside_check_mode(module)
     driver = p['driver'].strip()
-    predicted = {}
-    pf = None
+    several = p['bindings'] is not None
+    selections = p['bindings'] if several else [dict((k, p[k]) for k in SELECTORS)]
+    if several and not selections:
+        module.exit_json(changed=False, devices={}, bindings=[], predicted=[], writes=[], noiommu=False)
     try:
         host = Host(root)
-        vfs_of = p['vfs_of']
-        if vfs_of and p['vfs_planned'] is not None:
-            pf = select_pf(host.pci(), address=vfs_of)
-            current = pf['sriov']['numvfs'] or 0
-            if current != p['vfs_planned']:
-                if not module.check_mode:
-                    raise PciError(['%s has %d VFs, %d planned (did the sriov_vfs step run?)' % (
-                        pf['address'], current, p['vfs_planned'])])
-                # The sriov_vfs step creates (or re-creates) every VF: predict the selected ones.
-                predicted = predict_vfs(host, pf, p['vfs_planned'], p['vf_indexes'])
-                vfs_of = None
-        selected = select_devices(host.pci(), host.iommu(), p['devices'], p['vendor_device'], vfs_of,
-                                  p['vf_indexes'], p['iommu_group'])
-    except (PciError, HostRootError) as exc:
-        module.fail_json(msg='nothing changed: %s' % exc, problems=getattr(exc, 'problems', [str(exc)]))
-    new_vfs = [a for _i, a in sorted(predicted.items())]
-    selected = [a for a in selected if a not in new_vfs]
-    if not selected and not new_vfs:
-        module.fail_json(msg='nothing changed: the selectors match no device')
-    if p['expect'] is not None and len(selected) + len(new_vfs) != p['expect']:
-        module.fail_json(msg='nothing changed: %d device(s) selected (%s), %d expected' % (
-            len(selected) + len(new_vfs), ', '.join(selected + new_vfs), p['expect']))
+    except HostRootError as exc:
+        module.fail_json(msg='nothing changed: %s' % exc, problems=[str(exc)])
+    resolved, problems = [], []
+    for index, sel in enumerate(selections):
+        try:
+            resolved.append(resolve_selection(host, sel, module.check_mode))
+        except PciError as exc:
+            where = 'binding %d (%s): ' % (index + 1, selection_label(sel)) if several else ''
+            problems.extend(where + problem for problem in exc.problems)
+    if problems:
+        module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems)
+    selected, new_vfs = [], []
+    for sel_selected, sel_new, _pf in resolved:
+        selected.extend(a for a in sel_selected if a not in selected)
+        new_vfs.extend(a for a in sel_new if a not in new_vfs)
     mgmt = []
     if p['management_addresses']:
         rc, out, err = module.run_command(['ip', '-j', 'addr', 'show'])
         if rc != 0:
             module.fail_json(msg='cannot list addresses to protect the management NIC: %s' % err)
         mgmt = management_netdevs(json.loads(out or '[]'), p['management_addresses'])
+    # The guards run over every device of the call at once: a group moved whole by two selections is whole.
     problems, targets = binding_problems(host, selected, driver, mgmt, p['allow_management'], p['include_group'],
                                          p['allow_noiommu'], p['allow_bifurcated']) if selected else ([], [])
-    if new_vfs:
-        problems.extend(predicted_binding_problems(pf, new_vfs, driver, host.iommu(), p['allow_noiommu'],
-                                                   p['allow_bifurcated']))
+    for _selected, sel_new, pf in resolved:
+        if sel_new:
+            problems.extend(predicted_binding_problems(pf, sel_new, driver, host.iommu(), p['allow_noiommu'],
+                                                       p['allow_bifurcated']))
     if problems:
         module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems, selected=targets)
 
@@ -203,19 +271,30 @@ def main():
     writes = []
     for address in targets:
         writes.extend(plan_bind(host, address, driver))
-    for address in new_vfs:
-        before[address] = '(not created yet)'
-        writes.extend(plan_bind_new_vf(pf, address, driver))
+    for _selected, sel_new, pf in resolved:
+        for address in sel_new:
+            before[address] = '(not created yet)'
+            writes.extend(plan_bind_new_vf(pf, address, driver))
     targets = targets + new_vfs
     devices = dict((a, {'before': before[a], 'after': driver or '(default)'}) for a in targets)
     result = dict(changed=bool(writes), devices=devices, predicted=new_vfs,
                   writes=['/%s = %s' % (r, v.strip()) for r, v in writes], noiommu=noiommu and bool(writes))
     if module._diff:
         result['diff'] = {'before': before, 'after': dict((a, devices[a]['after']) for a in targets)}
+
+    def per_binding():
+        out = []
+        for sel, (sel_selected, sel_new, _pf) in zip(selections, resolved):
+            out.append({'selection': selection_label(sel), 'predicted': sel_new,
+                        'devices': dict((a, devices[a]) for a in sel_selected + sel_new if a in devices)})
+        return out
+
     if module.check_mode or not writes:
         if not writes:
             result['devices'] = dict((a, {'before': before[a], 'after': devices[a]['after'] if a in new_vfs
                                           else before[a]}) for a in targets)
+            devices = result['devices']
+        result['bindings'] = per_binding()
         module.exit_json(**result)
 
     if driver and not host.fs.exists('sys/bus/pci/drivers/' + driver):
@@ -238,6 +317,7 @@ def main():
         devices[address]['after'] = got
         if driver and got != driver:
             wrong[address] = got
+    result['bindings'] = per_binding()
     if wrong:
         module.fail_json(msg='binding did not take: %s' % ', '.join(
             '%s is on %s, not %s' % (a, d or 'no driver', driver) for a, d in sorted(wrong.items())), **result)

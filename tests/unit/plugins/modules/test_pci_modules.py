@@ -133,3 +133,61 @@ def test_pci_driver_prediction_refusals(run_module, tmp_path, host_root):
     assert code == 1
     assert result['problems'] == ['0000:00:03.0: sysfs has no usable sriov_offset/sriov_stride (None/None): cannot '
                                   'tell the addresses of VFs it has not created yet']
+
+
+def test_pci_driver_several_bindings_in_one_call(run_module, tmp_path, host_root):
+    """The sriov role's one call: predicted VFs of the fresh PF and the spare e1000e together, results per binding."""
+    root, captured = fresh_node(tmp_path, host_root)
+    code, result = run_module(pci_driver, {'root': root, '_ansible_check_mode': True, 'driver': 'vfio-pci',
+                                           'bindings': [{'vfs_of': '0000:00:03.0', 'vf_indexes': [0, 1],
+                                                         'vfs_planned': 4, 'expect': 2},
+                                                        {'devices': ['0000:00:04.0'], 'expect': 1}]})
+    assert code == 0, result
+    assert result['changed'] is True and result['predicted'] == captured[:2]
+    assert [(b['selection'], sorted(b['devices']), b['predicted']) for b in result['bindings']] == [
+        ('0000:00:03.0', captured[:2], captured[:2]), ('0000:00:04.0', ['0000:00:04.0'], [])]
+    assert result['bindings'][1]['devices'] == {'0000:00:04.0': {'before': 'e1000e', 'after': 'vfio-pci'}}
+    assert len(result['writes']) == 9
+
+
+def test_pci_driver_bindings_name_every_bad_selection_and_guard_all_devices(run_module, host_root):
+    root = host_root('qemu-igb')
+    code, result = run_module(pci_driver, {'root': root, '_ansible_check_mode': True, 'driver': 'vfio-pci',
+                                           'bindings': [{'vfs_of': '0000:00:03.0', 'vf_indexes': [0], 'expect': 2},
+                                                        {'devices': ['0000:00:04.0'], 'expect': 1},
+                                                        {'vendor_device': 'dead:beef'}]})
+    assert code == 1
+    assert result['problems'] == ['binding 1 (0000:00:03.0): 1 device(s) selected (0000:00:13.0), 2 expected',
+                                  'binding 3 (dead:beef): the selectors match no device']
+    # One selection is fine, the other one is the management NIC: the call writes nothing.
+    code, result = run_module(pci_driver, {'root': root, '_ansible_check_mode': True, 'driver': 'vfio-pci',
+                                           'bindings': [{'devices': ['0000:00:04.0']},
+                                                        {'vendor_device': '1af4:1000'}]})
+    assert code == 1
+    assert result['problems'] == ['0000:00:02.0 carries the management connection (enp0s2): moving it to vfio-pci '
+                                  'would cut this session']
+    code, result = run_module(pci_driver, {'root': root, '_ansible_check_mode': True, 'driver': 'vfio-pci',
+                                           'bindings': [], })
+    assert (code, result['changed'], result['bindings']) == (0, False, [])
+    code, result = run_module(pci_driver, {'root': root, '_ansible_check_mode': True, 'driver': 'vfio-pci',
+                                           'bindings': [{'devices': ['0000:00:04.0']}], 'vfs_of': '0000:00:03.0'})
+    assert code == 1 and 'mutually exclusive' in result['msg']
+
+
+def test_pci_driver_bindings_already_in_place(run_module, tmp_path, host_root):
+    """The spare e1000e already on vfio-pci with its override (a converged node): no write, before = after."""
+    import shutil
+
+    root = str(tmp_path / 'bound')
+    shutil.copytree(host_root('qemu-igb'), root, symlinks=True)
+    dev = os.path.join(root, 'sys/devices/pci0000:00/0000:00:04.0')
+    os.makedirs(os.path.join(root, 'sys/bus/pci/drivers/vfio-pci'), exist_ok=True)
+    os.unlink(os.path.join(dev, 'driver'))
+    os.symlink(os.path.relpath(os.path.join(root, 'sys/bus/pci/drivers/vfio-pci'), dev), os.path.join(dev, 'driver'))
+    with open(os.path.join(dev, 'driver_override'), 'w') as handle:
+        handle.write('vfio-pci\n')
+    code, result = run_module(pci_driver, {'root': root, '_ansible_check_mode': True, 'driver': 'vfio-pci',
+                                           'bindings': [{'devices': ['0000:00:04.0'], 'expect': 1}]})
+    assert (code, result['changed'], result['writes']) == (0, False, [])
+    assert result['bindings'] == [{'selection': '0000:00:04.0', 'predicted': [],
+                                   'devices': {'0000:00:04.0': {'before': 'vfio-pci', 'after': 'vfio-pci'}}}]
