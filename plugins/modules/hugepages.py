@@ -276,8 +276,8 @@ def apply_mounts(module, root, wanted, plans, new_fstab, result):
             module.fail_json(msg='creating the mount point %s failed: %s' % (path, exc), **result)
         rc, out, err = module.run_command(['mount', '-t', 'hugetlbfs', '-o', step['options'], 'none', path])
         if rc != 0:
-            module.fail_json(msg='mount -t hugetlbfs -o %s none %s failed: %s' % (step['options'], path,
-                                                                                   (err or out).strip()), **result)
+            module.fail_json(msg='mount -t hugetlbfs -o %s none %s failed: %s'
+                             % (step['options'], path, (err or out).strip()), **result)
     mounts = Host(root).hugepages()['mounts']
     problems = []
     for want in wanted:

@@ -74,6 +74,31 @@ options:
       - An empty list binds nothing.
     type: list
     elements: dict
+    suboptions:
+      devices:
+        description: PCI addresses to bind.
+        type: list
+        elements: str
+        default: []
+      vendor_device:
+        description: Select every device with this C(vendor:device) id.
+        type: str
+      vfs_of:
+        description: Select the VFs of this PF (PCI address).
+        type: str
+      vf_indexes:
+        description: With O(bindings[].vfs_of), only these VF indexes.
+        type: list
+        elements: int
+      vfs_planned:
+        description: With O(bindings[].vfs_of), the number of VFs the PF has once the VFs step ran (see O(vfs_planned)).
+        type: int
+      iommu_group:
+        description: Select every device of this IOMMU group.
+        type: str
+      expect:
+        description: Fail unless exactly this many devices are selected by this selection.
+        type: int
   allow_management:
     description: Bind a device even if it carries the default route or a management address.
     type: bool
