@@ -1,0 +1,93 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dataplane.node contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The site playbook's verify step through ansible-playbook on this machine (local connection, check mode): the
+facts are gathered again only when a task of the run changed the node; otherwise the report says the facts from the
+start stand. Also: every notification a role sends is one the site playbook's change handler listens to."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import glob
+import json
+import os
+import subprocess
+import sys
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GATHER = 'Verify - gather dataplane facts (after; only when a task changed the node)'
+SHOW = 'Verify - show what changed on the node, and a reboot still pending'
+HANDLER = 'Note that this run changed the node'
+UNCHANGED = 'no task changed this node in this run: the facts from its start stand for the end (not gathered again)'
+
+INVENTORY = '''
+all:
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: %s
+  hosts:
+    node1:
+'''
+
+
+def site(tmp_path, *args):
+    inventory = tmp_path / 'hosts.yml'
+    inventory.write_text(INVENTORY % sys.executable)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'),
+               ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_INJECT_FACT_VARS='False')
+    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(inventory),
+           'dataplane.node.site', '--check'] + list(args)
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    report = json.loads(proc.stdout)
+    return dict((t['task']['name'].split(' : ', 1)[-1], t['hosts']['node1'])
+                for p in report['plays'] for t in p['tasks'] if 'node1' in t['hosts'])
+
+
+def current_thp():
+    with open('/sys/kernel/mm/transparent_hugepage/enabled') as handle:
+        return handle.read().split('[', 1)[1].split(']', 1)[0]
+
+
+def test_a_run_that_changes_nothing_reuses_the_facts_and_says_so(tmp_path):
+    ran = site(tmp_path, '--tags', 'verify')
+    assert HANDLER not in ran
+    assert ran[GATHER].get('skipped') is True
+    assert ran[SHOW]['msg'] == [UNCHANGED]
+
+
+def test_a_change_gathers_the_facts_again(tmp_path):
+    # The hugepages role asks for another THP mode than this machine has: in check mode the module reports the
+    # change it would make, the handler notes it, and the verify step gathers the facts again.
+    other = 'never' if current_thp() != 'never' else 'madvise'
+    ran = site(tmp_path, '--tags', 'hugepages', '-e', 'hugepages_transparent=%s' % other, '-e', 'hugepages_persist=false')
+    changed = [name for name, result in ran.items() if result.get('changed')]
+    assert 'Allocate the runtime pools per NUMA node, reading every value back; mount hugetlbfs per page size' in changed
+    assert ran[HANDLER]['ansible_facts'] == {'dataplane_node_run_changed': True}
+    assert not ran[GATHER].get('skipped') and 'dataplane' in ran[GATHER]['ansible_facts']
+    # Check mode changed nothing, so the node's facts are the same; only the unchanged-run note is absent.
+    assert ran[SHOW]['msg'] == []
+
+
+def test_every_role_notification_is_heard_by_the_change_handler():
+    with open(os.path.join(REPO, 'playbooks', 'site.yml')) as handle:
+        plays = yaml.safe_load(handle)
+    play = next(p for p in plays if p.get('handlers'))
+    handler = next(h for h in play['handlers'] if h['name'] == HANDLER)
+    block = next(t for t in play['tasks'] if 'block' in t)
+    heard = set(handler['listen'])
+    assert block['notify'] in heard
+    sent = set()
+    for path in glob.glob(os.path.join(REPO, 'roles', '*', 'tasks', '*.yml')):
+        with open(path) as handle:
+            stack = list(yaml.safe_load(handle) or [])
+        while stack:
+            task = stack.pop()
+            for key in ('block', 'rescue', 'always'):
+                stack.extend(task.get(key) or [])
+            notify = task.get('notify')
+            sent.update([notify] if isinstance(notify, str) else notify or [])
+    assert sent and sent <= heard, 'role notifications the site playbook does not hear: %s' % sorted(sent - heard)
