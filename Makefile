@@ -16,7 +16,7 @@ setup:
 	scripts/bootstrap.sh
 
 demo: setup
-	$(PY) tests/vm/demo.py
+	$(PY) tests/vm/demo.py $(DEMO_FLAGS)
 
 test: setup test-unit sanity lint docs test-vm
 

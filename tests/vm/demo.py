@@ -1,10 +1,15 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, dataplane.node contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The demo (README's main command): a QEMU VM standing in for a DPDK node, the collection run
-against it, and its dataplane state before and after. Leaves nothing running.
+"""The demo (README's main command): a QEMU VM standing in for a DPDK node of a Kubernetes cluster, the
+collection run against it, and its dataplane state before and after, with the Node's hugepages capacity as the
+API server reports it. Leaves nothing running.
 
-    python tests/vm/demo.py [--keep]     (make demo)
+    python tests/vm/demo.py [--keep] [--no-kubernetes]     (make demo; make demo DEMO_FLAGS=--no-kubernetes)
+
+The Kubernetes part: kubelet v1.20.2 built from Debian's source package (tests/vm/k8s_build.py, cached; the cold
+build takes about 10 min), etcd and kube-apiserver on this host's loopback (tests/vm/k8s_control.py), the guest
+made a node by tests/vm/playbooks/k8s_node.yml (the same cluster the kubelet scenario uses).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -12,7 +17,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import argparse
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -21,6 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import image  # noqa: E402  pylint: disable=wrong-import-position
+import k8s_build  # noqa: E402  pylint: disable=wrong-import-position
 import testbed  # noqa: E402  pylint: disable=wrong-import-position
 
 VM_NAME = 'demo'
@@ -30,28 +38,85 @@ def banner(text):
     print('\n=== %s ===' % text, flush=True)
 
 
-def playbook(inventory, name, extra=()):
+def playbook(inventory, name, extra=(), demo_vars=True):
     bin_dir = os.path.dirname(sys.executable)
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'),
                ANSIBLE_INJECT_FACT_VARS='False', ANSIBLE_HOST_KEY_CHECKING='False')
-    cmd = [os.path.join(bin_dir, 'ansible-playbook'), '-i', inventory, name,
-           '-e', '@' + os.path.join(HERE, 'demo_vars.yml')] + list(extra)
+    cmd = [os.path.join(bin_dir, 'ansible-playbook'), '-i', inventory, name]
+    cmd += ['-e', '@' + os.path.join(HERE, 'demo_vars.yml')] if demo_vars else []
+    cmd += list(extra)
     print('$ ' + ' '.join(cmd), flush=True)
     return subprocess.run(cmd, env=env, check=False).returncode
+
+
+class Cluster(object):
+    """The demo's one-node control plane: its state directory, kubeconfig and kubectl."""
+
+    def __init__(self, state_dir, build_dir):
+        self.state_dir = state_dir
+        self.kubeconfig = os.path.join(state_dir, 'admin.kubeconfig')
+        self.kubectl = os.path.join(build_dir, 'bin', 'kubectl')
+
+    def node_vars(self):
+        """Extra vars of the playbook that makes the VM a node (no reboot_kubeconfig: it is not a Node yet)."""
+        return ['-e', json.dumps({'k8s_repo': REPO, 'k8s_dir': self.state_dir, 'k8s_kubeconfig': self.kubeconfig})]
+
+    def site_vars(self):
+        """Extra vars of the site run: drain and uncordon around its reboot, restart kubelet and verify the Node."""
+        return ['-e', json.dumps({'kubelet_kubeconfig': self.kubeconfig, 'reboot_kubeconfig': self.kubeconfig})]
+
+    def node(self, name):
+        out = subprocess.run([self.kubectl, '--kubeconfig', self.kubeconfig, 'get', 'node', name, '-o', 'json'],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False, universal_newlines=True)
+        if out.returncode != 0:
+            raise RuntimeError('kubectl get node %s: %s' % (name, out.stdout.strip()))
+        return json.loads(out.stdout)
+
+    def stop(self):
+        subprocess.run([sys.executable, os.path.join(HERE, 'k8s_control.py'), 'stop', '--state-dir', self.state_dir],
+                       check=False)
+
+
+def capacity_table(node):
+    """The Node's capacity and allocatable for what a DPDK pod asks (hugepages of every size, memory, cpu)."""
+    status = node.get('status', {})
+    capacity, allocatable = status.get('capacity', {}), status.get('allocatable', {})
+    names = sorted(k for k in set(capacity) | set(allocatable) if k.startswith('hugepages-')) + ['memory', 'cpu']
+    lines = ['%-16s %-12s %s' % ('resource', 'capacity', 'allocatable')]
+    lines += ['%-16s %-12s %s' % (n, capacity.get(n, '-'), allocatable.get(n, '-')) for n in names]
+    return '\n'.join(lines)
+
+
+def show_node(cluster, name, when):
+    banner('the Node %s as the API server reports it %s (kubectl get node %s)' % (name, when, name))
+    try:
+        print(capacity_table(cluster.node(name)), flush=True)
+        return 0
+    except RuntimeError as exc:
+        print('demo: %s' % exc, file=sys.stderr)
+        return 1
 
 
 def write_inventory(inst, directory):
     path = os.path.join(directory, 'inventory.ini')
     with open(path, 'w') as handle:
         handle.write('[dpdk_nodes]\n%s ansible_host=%s ansible_port=%d ansible_user=%s ansible_ssh_private_key_file=%s '
+                     'ansible_python_interpreter=/usr/bin/python3 '
                      'ansible_ssh_common_args="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"\n' % (
                          inst.name, inst.address, inst.port, inst.user, inst.identity_file))
+    # Tasks delegated to the controller (kubernetes.core) run with this Python, which has the kubernetes client;
+    # host_vars/localhost applies to the implicit localhost without adding it to `all`.
+    os.makedirs(os.path.join(directory, 'host_vars'), exist_ok=True)
+    with open(os.path.join(directory, 'host_vars', 'localhost.yml'), 'w') as handle:
+        handle.write('ansible_python_interpreter: %s\n' % sys.executable)
     return path
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--keep', action='store_true', help='leave the VM running at the end')
+    parser.add_argument('--no-kubernetes', dest='kubernetes', action='store_false',
+                        help='no kubelet and API server: the node alone (no Go build)')
     args = parser.parse_args(argv)
     reason = testbed.preflight()
     if reason:
@@ -63,6 +128,16 @@ def main(argv=None):
     except image.BuildError as exc:
         print('demo: %s' % exc, file=sys.stderr)
         return 1
+    build_dir = None
+    if args.kubernetes:
+        banner("building (or reusing) kubelet, kube-apiserver and kubectl v1.20.2 from Debian's source package "
+               '(cold: about 10 min)')
+        try:
+            build_dir = k8s_build.build()
+        except k8s_build.BuildError as exc:
+            print('demo: %s (make demo DEMO_FLAGS=--no-kubernetes runs without it)' % exc, file=sys.stderr)
+            return 1
+        print(build_dir, flush=True)
     bed = testbed.Testbed()
     banner('booting the DPDK-node VM (QEMU/TCG: 2 NUMA nodes, intel-iommu, igb SR-IOV NIC)')
     try:
@@ -71,20 +146,44 @@ def main(argv=None):
         print('demo: %s' % exc, file=sys.stderr)
         return 1
     rc = 1
+    cluster = None
     try:
         with tempfile.TemporaryDirectory() as tmp:
             inventory = write_inventory(inst, tmp)
-            banner('the node BEFORE')
-            rc = playbook(inventory, 'dataplane.node.facts')
+            extra = []
+            rc = 0
+            if build_dir:
+                # outside tmp: with --keep the API server outlives this run
+                cluster = Cluster(tempfile.mkdtemp(prefix='dataplane-demo-k8s-'), build_dir)
+                extra = cluster.site_vars()
+                banner('making the VM a Kubernetes node (API server on this host, kubelet and containerd in the VM, '
+                       'cgroup v1 through the kernel_cmdline and reboot roles)')
+                # without the demo's vars: they are what the site run changes, after the BEFORE picture
+                rc = playbook(inventory, os.path.join(HERE, 'playbooks', 'k8s_node.yml'), cluster.node_vars(),
+                              demo_vars=False)
             if rc == 0:
-                banner("running dataplane.node.site (kernel command line, one verified reboot, hugepages, VFs, vfio)")
-                rc = playbook(inventory, 'dataplane.node.site')
+                banner('the node BEFORE')
+                rc = playbook(inventory, 'dataplane.node.facts')
+            if rc == 0 and cluster:
+                rc = show_node(cluster, VM_NAME, 'BEFORE')
+            if rc == 0:
+                banner('running dataplane.node.site (kernel command line, one verified reboot, hugepages, VFs, vfio%s)'
+                       % (', kubelet restarted and its Node verified' if cluster else ''))
+                rc = playbook(inventory, 'dataplane.node.site', extra)
             if rc == 0:
                 banner('the node AFTER')
                 rc = playbook(inventory, 'dataplane.node.facts')
+            if rc == 0 and cluster:
+                rc = show_node(cluster, VM_NAME, 'AFTER')
     finally:
+        if cluster and not args.keep:
+            cluster.stop()
+            shutil.rmtree(cluster.state_dir, ignore_errors=True)
         if args.keep:
             print('VM left running: python3 tests/vm/testbed.py ssh %s / down %s' % (VM_NAME, VM_NAME))
+            if cluster:
+                print('API server left running: %s --kubeconfig %s get node %s' % (
+                    cluster.kubectl, cluster.kubeconfig, VM_NAME))
         else:
             bed.down(VM_NAME)
     banner('demo %s' % ('done' if rc == 0 else 'FAILED (rc=%d)' % rc))
