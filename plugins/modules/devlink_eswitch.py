@@ -95,6 +95,12 @@ representors:
   type: dict
   returned: always
   sample: {"uplinks": ["p0"], "pfs": {"pf0": "pf0hpf"}, "vfs": {"pf0vf0": "pf0vf0", "pf0vf1": "pf0vf1"}}
+problems:
+  description: On failure, every reason (a refusal before any change starts its message with C(nothing changed)).
+  type: list
+  elements: str
+  returned: failure
+  sample: ["pci/0000:00:03.0 supports 0 to 7 VFs, 9 asked"]
 """
 
 import time
@@ -107,7 +113,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._dpu import (
     DpuError, describe_step, eswitch_problems, parse_devlink_eswitch, plan_eswitch, representor_problems)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
-    ROOT_ARG, refuse_test_root_outside_check_mode)
+    ROOT_ARG, refuse, refuse_test_root_outside_check_mode)
 
 
 def read_mode(module, devlink, handle):
@@ -170,7 +176,7 @@ def main():
         steps = plan_eswitch(dev.handle, before['mode'], params['mode'], before['numvfs'], params['numvfs'],
                              vendor=dev.vendor, bus=dev.bus, numvfs_path=dev.numvfs_path)
     except (DpuError, HostRootError) as exc:
-        module.fail_json(msg='nothing changed: %s' % exc, problems=getattr(exc, 'problems', [str(exc)]))
+        refuse(module, getattr(exc, 'problems', [str(exc)]))
     numvfs = before['numvfs'] if params['numvfs'] is None else params['numvfs']
     result = dict(changed=bool(steps), device=dev.handle, mode=params['mode'], numvfs=numvfs,
                   steps=[describe_step(s) if s[0] != 'numvfs' else '/%s = %d' % (s[1], s[2]) for s in steps],
