@@ -11,14 +11,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
-import subprocess
-import sys
 
 import pytest
 
 import hosttree
+from playbook_json import run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DPU = os.path.join(REPO, 'tests', 'fixtures', 'dpu')
@@ -47,14 +45,8 @@ def calls(tmp_path):
 
 
 def run(tmp_path, bindir, inventory, playbook, *args):
-    (tmp_path / 'hosts.yml').write_text(inventory % sys.executable)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'),
-               ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_INJECT_FACT_VARS='False',
-               PATH='%s:%s' % (bindir, os.environ.get('PATH', '')))
-    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(tmp_path / 'hosts.yml'),
-           playbook, '--check'] + list(args)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    return proc.returncode, json.loads(proc.stdout)
+    code, report, dummy = run_playbook(tmp_path, inventory, playbook, ('--check',) + args, path_prefix=bindir)
+    return code, report
 
 
 def results(report, host):

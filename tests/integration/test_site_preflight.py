@@ -8,12 +8,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
-import os
-import subprocess
-import sys
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from playbook_json import run_playbook
 
 INVENTORY = '''
 all:
@@ -38,14 +33,8 @@ all:
 
 
 def site(tmp_path, *args):
-    inventory = tmp_path / 'hosts.yml'
-    inventory.write_text(INVENTORY % sys.executable)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'),
-               ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_INJECT_FACT_VARS='False')
-    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(inventory),
-           'dataplane.node.site', '--check', '--tags', 'preflight'] + list(args)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    return proc.returncode, json.loads(proc.stdout)
+    code, report, dummy = run_playbook(tmp_path, INVENTORY, 'dataplane.node.site', ('--check', '--tags', 'preflight') + args)
+    return code, report
 
 
 def tasks(report):

@@ -10,12 +10,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import glob
-import json
 import os
-import subprocess
-import sys
 
 import yaml
+
+from playbook_json import run_playbook
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 GATHER = 'Verify - gather dataplane facts (after; only when a task changed the node)'
@@ -34,15 +33,8 @@ all:
 
 
 def site(tmp_path, *args):
-    inventory = tmp_path / 'hosts.yml'
-    inventory.write_text(INVENTORY % sys.executable)
-    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, '.build', 'collections'),
-               ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_INJECT_FACT_VARS='False')
-    cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', str(inventory),
-           'dataplane.node.site', '--check'] + list(args)
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = json.loads(proc.stdout)
+    code, report, tail = run_playbook(tmp_path, INVENTORY, 'dataplane.node.site', ('--check',) + args)
+    assert code == 0, tail
     return dict((t['task']['name'].split(' : ', 1)[-1], t['hosts']['node1'])
                 for p in report['plays'] for t in p['tasks'] if 'node1' in t['hosts'])
 
