@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import yaml
@@ -15,6 +16,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.dataplane.node.plugins.module_utils import _k8s_nodes
 from ansible_collections.dataplane.node.plugins.module_utils._locality import plan_lines
 from ansible_collections.dataplane.node.plugins.module_utils._preflight import (
     PLAY_SPEC,
@@ -23,16 +25,25 @@ from ansible_collections.dataplane.node.plugins.module_utils._preflight import (
     role_options,
 )
 
+try:
+    from kubernetes import client as k8s_client, config as k8s_config
+    HAS_KUBERNETES = True
+except ImportError:
+    HAS_KUBERNETES = False
+
 ARGUMENT_SPEC = {
     'hosts': {'type': 'list', 'elements': 'str'},
     'allow_partial': {'type': 'bool', 'default': False},
     'profiles': {'type': 'dict'},
     'roles_dir': {'type': 'path'},
+    'check_nodes': {'type': 'bool', 'default': True},
 }
 # Variables the roles read besides their options (set by one role for another).
 EXTRA_VARS = ('kernel_cmdline_hugepages',)
 
 COLLECTION_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Seconds to connect to an API server and to wait for its list of Nodes; no retries (a dead server fails fast).
+API_TIMEOUT = (10, 30)
 
 
 def load_role_specs(roles_dir):
@@ -44,6 +55,33 @@ def load_role_specs(roles_dir):
             with open(path) as handle:
                 specs[role] = yaml.safe_load(handle) or {}
     return specs
+
+
+def ask_api_server(kubeconfig, timeout=API_TIMEOUT):
+    """{'nodes': [names]} of the API server a kubeconfig on the controller names, or {'error': text}."""
+    if not HAS_KUBERNETES:
+        return {'error': 'cannot ask the API server: the kubernetes Python library is missing on the controller '
+                         '(it is in the collection\'s requirements.txt)'}
+    path = os.path.expanduser(kubeconfig)
+    if not os.path.isfile(path):
+        return {'error': 'no such file on the controller'}
+    try:
+        configuration = k8s_client.Configuration()
+        k8s_config.load_kube_config(config_file=path, client_configuration=configuration, persist_config=False)
+        configuration.retries = False
+        with k8s_client.ApiClient(configuration) as api:
+            reply = k8s_client.CoreV1Api(api).list_node(_request_timeout=timeout, _preload_content=False)
+            items = json.loads(reply.data).get('items') or []
+    except k8s_client.ApiException as exc:
+        detail = exc.reason
+        try:
+            detail = json.loads(exc.body).get('message') or detail
+        except (TypeError, ValueError, AttributeError):
+            pass
+        return {'error': 'the API server refused to list the Nodes (HTTP %s): %s' % (exc.status, detail)}
+    except Exception as exc:  # the client raises many kinds: bad kubeconfig, TLS, connection, timeout
+        return {'error': 'the API server did not answer: %s' % (str(exc).strip() or type(exc).__name__)}
+    return {'nodes': sorted(item['metadata']['name'] for item in items)}
 
 
 class ActionModule(ActionBase):
@@ -87,6 +125,13 @@ class ActionModule(ActionBase):
         for host, problems in template_problems.items():
             results.setdefault(host, {'problems': [], 'vars': {}, 'set_vars': {}, 'checked_against_node': False,
                                       'plan': None})['problems'][:0] = problems
+        # The API servers the hosts' kubeconfigs name, each asked once: does it know the host's Node?
+        answers = {}
+        if args['check_nodes']:
+            checks = dict((host, _k8s_nodes.node_checks(host, r['vars'])) for host, r in results.items())
+            answers = dict((kubeconfig, ask_api_server(kubeconfig)) for kubeconfig in _k8s_nodes.kubeconfigs(checks))
+            for host, host_checks in checks.items():
+                results[host]['problems'].extend(_k8s_nodes.node_problems(host_checks, answers))
         invalid = sorted(h for h, r in results.items() if r['problems'])
         lines = []
         for host in sorted(results):
@@ -99,6 +144,7 @@ class ActionModule(ActionBase):
         reboots = sorted(h for h, r in results.items() if r['plan'] and r['plan']['reboot']['needed'])
         lines.append('reboot needed on %d of %d host(s)%s' % (
             len(reboots), len(results), ': ' + ', '.join(reboots) if reboots else ''))
+        lines.extend(_k8s_nodes.plan_lines(answers))
         result.update(
             changed=False,
             hosts=dict((h, {'problems': r['problems'], 'set_vars': r['set_vars'], 'plan': r['plan'],
@@ -106,6 +152,7 @@ class ActionModule(ActionBase):
             invalid_hosts=invalid,
             valid_hosts=sorted(h for h in results if h not in invalid),
             reboot_hosts=reboots,
+            api_servers=dict((k, {'nodes': len(a.get('nodes', [])), 'error': a.get('error')}) for k, a in answers.items()),
             plan=lines,
         )
         if self._task.diff:

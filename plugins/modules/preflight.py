@@ -30,6 +30,11 @@ description:
     isolated CPUs away from the NICs are problems, so the run fails before changing anything)."
   - "C(kernel_cmdline_isolated_cpus: auto) is resolved from the facts to the CPUs of the NICs' NUMA node(s) but each
     node's first core, and set for the host through C(set_vars)."
+  - "Kubernetes nodes (O(check_nodes)): for every host whose variables set C(reboot_kubeconfig) or
+    C(kubelet_kubeconfig), asks the API server that kubeconfig names (from the controller, once per kubeconfig) for its
+    Nodes, and reports a host whose Node (C(reboot_kubernetes_node), C(kubelet_kubernetes_node), default the inventory
+    name) it does not know, or an API server that does not answer, like an invalid variable. Without this the drain
+    before the reboot would fail only after the host's kernel command line was rewritten."
 author:
   - dataplane.node contributors (@dataplane-node)
 options:
@@ -50,6 +55,12 @@ options:
   roles_dir:
     description: Directory of the roles whose argument specs are used; default the collection's own C(roles).
     type: path
+  check_nodes:
+    description:
+      - Ask the API servers the hosts' C(reboot_kubeconfig) and C(kubelet_kubeconfig) name whether they know the hosts'
+        Nodes (needs the C(kubernetes) Python library on the controller). V(false) checks those variables' types only.
+    type: bool
+    default: true
 attributes:
   check_mode:
     support: full
@@ -66,6 +77,8 @@ attributes:
     description: Implemented as an action plugin on the controller.
 notes:
   - Validation of a value against the node happens only once its shape is valid, so fix the reported problems in order.
+  - The API servers are asked with a 10 s connect and 30 s read timeout and no retries; a kubeconfig is read on the
+    controller, as the roles' C(kubernetes.core) tasks read it (they run delegated to C(localhost)).
 seealso:
   - module: dataplane.node.node_facts
 """
@@ -116,8 +129,17 @@ reboot_hosts:
   returned: always
   type: list
   elements: str
+api_servers:
+  description:
+    - Per kubeconfig asked (see O(check_nodes)), how many Nodes its API server knows (C(nodes)) and, when it did not
+      answer or refused, the C(error).
+  returned: always
+  type: dict
+  sample:
+    /etc/dataplane/admin.kubeconfig: {nodes: 12, error: null}
 plan:
-  description: Readable NUMA-locality plan and reboot forecast of every host, then a fleet line.
+  description: Readable NUMA-locality plan and reboot forecast of every host, then a fleet line and one line per API
+    server asked.
   returned: always
   type: list
   elements: str
@@ -125,4 +147,5 @@ plan:
     - "node1: locality place; NICs on node 1; reboot: yes (missing intel_iommu=on iommu=pt)"
     - "  hugepages 2M (placed): node1=512"
     - "reboot needed on 1 of 1 host(s): node1"
+    - "kubeconfig /etc/dataplane/admin.kubeconfig: the API server knows 12 Node(s)"
 """
