@@ -3,6 +3,8 @@
 CLI:  k8s_control.py start --state-dir DIR [--node NAME]   -> prints the cluster JSON (also DIR/cluster.json)
       k8s_control.py stop --state-dir DIR                    (fine when nothing runs)
       k8s_control.py guest-files --state-dir DIR --node NAME -> prints the directory of files for the guest
+      k8s_control.py tunnel --state-dir DIR --ssh-host H --ssh-port P --ssh-user U --ssh-key K
+                                                              -> kube-apiserver reaches the guest's kubelet
 API:  Cluster(state_dir, build_dir=None).start(node) -> dict; .stop()
 
 etcd (Debian's etcd-server) and kube-apiserver (tests/vm/k8s_build.py) listen on 127.0.0.1 only, on free ports;
@@ -11,6 +13,11 @@ a CA, the serving certificate, an admin client (system:masters), the node's clie
 authorizer and NodeRestriction apply), the apiserver's kubelet client and a service-account key pair. There is
 no scheduler and no controller manager: test pods name their node (spec.nodeName), the ServiceAccount admission
 plugin is off (no token controller). Everything started is stopped by its pid (checked against its command line).
+
+kube-apiserver reaches kubelets (GET /api/v1/nodes/NAME/proxy/..., logs, exec) by the Node's InternalIP, which a
+user-net guest's 10.0.2.15 is not from this host. kube-apiserver's kubelet client honours HTTPS_PROXY
+(k8s.io/apimachinery SetOldTransportDefaults; loopback is never proxied): it gets a SOCKS5 proxy port, and `tunnel`
+keeps `ssh -N -D` to the guest on it (restarted after a guest reboot), so the connection starts inside the guest.
 """
 import argparse
 import json
@@ -104,10 +111,11 @@ class Cluster:
     def info(self):
         return json.loads(self.info_file.read_text()) if self.info_file.is_file() else None
 
-    def _spawn(self, name, argv):
+    def _spawn(self, name, argv, env=None):
         log = open(self.dir / f"{name}.log", "ab")
         proc = subprocess.Popen([str(a) for a in argv], stdout=log, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.dir)
+                                stdin=subprocess.DEVNULL, start_new_session=True, cwd=self.dir,
+                                env=dict(os.environ, **env) if env else None)
         (self.dir / f"{name}.pid").write_text(f"{proc.pid}\n")
         return proc
 
@@ -133,7 +141,7 @@ class Cluster:
         self.dir.mkdir(parents=True, exist_ok=True)
         pki = self.dir / "pki"
         make_certs(pki, node)
-        etcd_port, peer_port, api_port = free_port(), free_port(), free_port()
+        etcd_port, peer_port, api_port, proxy_port = free_port(), free_port(), free_port(), free_port()
         try:
             etcd = self._spawn("etcd", [
                 "etcd", "--name", "dataplane", "--data-dir", self.dir / "etcd",
@@ -160,7 +168,9 @@ class Cluster:
                 "--service-account-key-file", pki / "sa.pub",
                 "--service-account-signing-key-file", pki / "sa.key",
                 "--service-account-issuer", "https://kubernetes.default.svc",
-                "--allow-privileged=true", "--profiling=false"])
+                "--kubelet-preferred-address-types", "InternalIP,Hostname",
+                "--allow-privileged=true", "--profiling=false"],
+                env={"HTTPS_PROXY": f"socks5://127.0.0.1:{proxy_port}", "NO_PROXY": "127.0.0.1,localhost"})
             admin = self.dir / "admin.kubeconfig"
             admin.write_text(kubeconfig(f"https://127.0.0.1:{api_port}", pki / "ca.crt", pki / "admin.crt",
                                         pki / "admin.key", "admin"), encoding="utf-8")
@@ -174,6 +184,7 @@ class Cluster:
             "guest_server": f"https://{GUEST_HOST_ADDRESS}:{api_port}", "etcd": f"http://127.0.0.1:{etcd_port}",
             "kubeconfig": str(admin), "build_dir": str(build_dir), "pki": str(pki),
             "kubectl": str(Path(build_dir) / "bin" / "kubectl"),
+            "kubelet_proxy": f"socks5://127.0.0.1:{proxy_port}",
             "pids": {n: int((self.dir / f"{n}.pid").read_text()) for n in ("etcd", "kube-apiserver")},
         }
         self.info_file.write_text(json.dumps(info, indent=1) + "\n", encoding="utf-8")
@@ -195,6 +206,28 @@ class Cluster:
         shutil.copy2(pki / "apiserver-kubelet-client.key", out / "kubelet-reader.key")
         return out
 
+    def tunnel(self, host, port, user, key):
+        """Start the supervised `ssh -N -D` to the guest on kube-apiserver's proxy port (once)."""
+        info = self.info()
+        if not info or not self.running():
+            raise ControlError("the control plane is not running: start it first")
+        if self._pid("kubelet-tunnel"):
+            return info["kubelet_proxy"]
+        self._spawn("kubelet-tunnel", [sys.executable, Path(__file__).resolve(), "tunnel-run", "--state-dir", self.dir,
+                                       "--ssh-host", host, "--ssh-port", port, "--ssh-user", user, "--ssh-key", key])
+        return info["kubelet_proxy"]
+
+    def run_tunnel(self, host, port, user, key):
+        """The tunnel's supervisor: ssh again 3 s after it ends (the guest rebooted). Stopped with stop()."""
+        proxy_port = self.info()["kubelet_proxy"].rsplit(":", 1)[1]
+        while True:
+            subprocess.run(["ssh", "-N", "-D", f"127.0.0.1:{proxy_port}", "-o", "ExitOnForwardFailure=yes",
+                            "-o", "ServerAliveInterval=10", "-o", "ServerAliveCountMax=3", "-o", "BatchMode=yes",
+                            "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
+                            "-o", "LogLevel=ERROR", "-i", key, "-p", str(port), f"{user}@{host}"],
+                           stdin=subprocess.DEVNULL, check=False)
+            time.sleep(3)
+
     def running(self):
         return any(self._pid(n) for n in ("kube-apiserver", "etcd"))
 
@@ -212,15 +245,16 @@ class Cluster:
         return pid
 
     def stop(self):
-        for name in ("kube-apiserver", "etcd"):
+        for name in ("kubelet-tunnel", "kube-apiserver", "etcd"):
             pid = self._pid(name)
             if pid:
-                os.kill(pid, signal.SIGTERM)
+                # Each was started in its own session: the tunnel's group holds its ssh too.
+                os.killpg(pid, signal.SIGTERM)
                 deadline = time.monotonic() + 20
                 while self._pid(name) and time.monotonic() < deadline:
                     time.sleep(0.5)
                 if self._pid(name):
-                    os.kill(pid, signal.SIGKILL)
+                    os.killpg(pid, signal.SIGKILL)
             (self.dir / f"{name}.pid").unlink(missing_ok=True)
         self.info_file.unlink(missing_ok=True)
 
@@ -252,10 +286,12 @@ def tail(path, lines=20):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("command", choices=["start", "stop", "guest-files"])
+    parser.add_argument("command", choices=["start", "stop", "guest-files", "tunnel", "tunnel-run"])
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--node", default="dpdk-node")
     parser.add_argument("--build-dir")
+    for name in ("--ssh-host", "--ssh-port", "--ssh-user", "--ssh-key"):
+        parser.add_argument(name)
     args = parser.parse_args(argv)
     cluster = Cluster(args.state_dir, args.build_dir)
     try:
@@ -263,6 +299,14 @@ def main(argv=None):
             print(json.dumps(cluster.start(args.node), indent=1))
         elif args.command == "guest-files":
             print(cluster.guest_files(args.node))
+        elif args.command in ("tunnel", "tunnel-run"):
+            ssh = (args.ssh_host, args.ssh_port, args.ssh_user, args.ssh_key)
+            if None in ssh:
+                parser.error("tunnel needs --ssh-host, --ssh-port, --ssh-user and --ssh-key")
+            if args.command == "tunnel":
+                print(cluster.tunnel(*ssh))
+            else:
+                cluster.run_tunnel(*ssh)
         else:
             cluster.stop()
     except (ControlError, k8s_build.BuildError) as exc:
