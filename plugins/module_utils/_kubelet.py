@@ -712,30 +712,112 @@ def _same_value(key, wanted, running):
         return False
 
 
-def applied_difference(settings, running, prefix=''):
-    """Lines for every setting a running kubelet's /configz does not show as asked.
+ABSENT = object()
 
-    settings: what the role merged (KubeletConfiguration fields); running: parse_configz() of the kubelet after
-    its restart. A field absent from /configz is one the kubelet dropped (an older kubelet decodes leniently); a
-    different value is one a later drop-in or a flag overrides. Lists compare whole, as kubelet replaces them.
-    """
-    lines = []
+
+def applied_differences(settings, running, prefix=''):
+    """[(path, field, asked, running value or ABSENT)] for every setting a running kubelet's /configz does not show as
+    asked. field is the top-level KubeletConfiguration field; nested mappings compare key by key, lists whole (kubelet
+    replaces them), CPU lists as sets and quantities by value."""
+    found = []
     for key, value in sorted((settings or {}).items()):
         if key in ('apiVersion', 'kind') or value is None:
             continue
         path = prefix + key
+        field = (prefix.split('.', 1)[0] or key) if prefix else key
         if key not in running:
-            lines.append('%s: set to %s, absent from /configz: this kubelet does not know it' % (path, json.dumps(value)))
+            found.append((path, field, value, ABSENT))
         elif isinstance(value, dict) and isinstance(running[key], dict):
-            lines.extend(applied_difference(value, running[key], path + '.'))
+            found.extend((p, field, w, r) for p, _f, w, r in applied_differences(value, running[key], path + '.'))
         elif isinstance(value, list) and isinstance(running[key], list):
             if len(value) != len(running[key]) or any(
-                    applied_difference(w, r) if isinstance(w, dict) and isinstance(r, dict)
+                    applied_differences(w, r) if isinstance(w, dict) and isinstance(r, dict)
                     else not _same_value(key, w, r) for w, r in zip(value, running[key])):
-                lines.append('%s: set to %s, kubelet runs with %s' % (path, json.dumps(value), json.dumps(running[key])))
+                found.append((path, field, value, running[key]))
         elif not _same_value(key, value, running[key]):
-            lines.append('%s: set to %s, kubelet runs with %s' % (path, json.dumps(value), json.dumps(running[key])))
+            found.append((path, field, value, running[key]))
+    return found
+
+
+def applied_difference(settings, running):
+    """Lines for every setting a running kubelet's /configz does not show as asked.
+
+    settings: what the role merged (KubeletConfiguration fields); running: parse_configz() of the running kubelet.
+    A field absent from /configz is one the kubelet runs without (an older kubelet drops fields it does not know;
+    /configz also leaves out empty values); a different value is one a flag or a later drop-in overrides, or a file
+    changed since kubelet started.
+    """
+    lines = []
+    for path, _field, asked, got in applied_differences(settings, running):
+        if got is ABSENT:
+            lines.append('%s: set to %s, absent from /configz' % (path, json.dumps(asked)))
+        else:
+            lines.append('%s: set to %s, kubelet runs with %s' % (path, json.dumps(asked), json.dumps(got)))
     return lines
+
+
+# KubeletConfiguration fields whose command-line flag is not the field name in kebab case.
+FLAG_ALIASES = {
+    'reservedSystemCPUs': 'reserved-cpus',
+    'staticPodPath': 'pod-manifest-path',
+    'podPidsLimit': 'pod-max-pids',
+}
+
+
+def field_flag(field):
+    """kubelet's command-line flag for a KubeletConfiguration field: cpuManagerPolicy -> cpu-manager-policy."""
+    if field in FLAG_ALIASES:
+        return FLAG_ALIASES[field]
+    return re.sub(r'(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])', '-', field).lower()
+
+
+def _overriding_flag(path, field, flags):
+    """The flag (as written on the command line) that sets this setting, or None."""
+    name = field_flag(field)
+    if name not in (flags or {}):
+        return None
+    value = flags[name]
+    if field == 'featureGates' and '.' in path:
+        gate = path.split('.', 1)[1]
+        if gate not in [item.split('=', 1)[0].strip() for item in value.split(',')]:
+            return None
+    return '--%s=%s' % (name, value)
+
+
+def explain_differences(settings, running, flags=None, config_dir=None, version=None):
+    """Every setting the running kubelet does not apply as asked, with its likely cause.
+
+    flags: the running kubelet's flags (kubelet_info); config_dir: its --config-dir (None without); version: its
+    version ((major, minor, patch) or None). Returns dicts: setting, asked, running (None when absent), absent,
+    flag (the overriding flag or None: a restart does not change those), cause, summary (setting and both values in
+    one line), line (the summary with the cause).
+    """
+    found = []
+    for path, field, asked, got in applied_differences(settings, running):
+        absent = got is ABSENT
+        flag = _overriding_flag(path, field, flags)
+        if flag:
+            cause = ('the flag %s on kubelet\'s command line overrides the config file (flags win over the file and '
+                     'its drop-ins): remove it from the kubelet unit, its systemd drop-ins or the flag files '
+                     '(KUBELET_EXTRA_ARGS, kubeadm-flags.env)' % flag)
+        elif absent:
+            first = FIELD_VERSIONS.get(field)
+            cause = ('kubelet%s runs without it: a kubelet older than the field drops it when decoding its file%s '
+                     '(/configz also leaves out empty values)'
+                     % (' ' + format_version(version) if version else '',
+                        ' (%s needs 1.%d)' % (field, first) if first else ''))
+        elif config_dir:
+            cause = ('not a flag: a drop-in in %s sets it (kubelet merges the *.conf drop-ins over its file in name '
+                     'order, the last one wins), or the file changed after kubelet started' % config_dir)
+        else:
+            cause = 'not a flag and no --config-dir: the file changed after kubelet started, or kubelet changed the value'
+        if absent:
+            what = '%s: set to %s, absent from /configz' % (path, json.dumps(asked))
+        else:
+            what = '%s: set to %s, kubelet runs with %s' % (path, json.dumps(asked), json.dumps(got))
+        found.append({'setting': path, 'asked': asked, 'running': None if absent else got, 'absent': absent,
+                      'flag': flag, 'cause': cause, 'summary': what, 'line': '%s (%s)' % (what, cause)})
+    return found
 
 
 def cpu_assignments(state):
