@@ -36,11 +36,15 @@ def eks():
 
 
 @pytest.mark.parametrize('field, flag', [
-    ('cpuManagerPolicy', 'cpu-manager-policy'), ('maxPods', 'max-pods'), ('topologyManagerScope',
-                                                                            'topology-manager-scope'),
-    ('reservedSystemCPUs', 'reserved-cpus'), ('featureGates', 'feature-gates'), ('clusterDNS', 'cluster-dns'),
-    ('evictionHard', 'eviction-hard'), ('staticPodPath', 'pod-manifest-path'), ('cpuCFSQuotaPeriod',
-                                                                               'cpu-cfs-quota-period'),
+    ('cpuManagerPolicy', 'cpu-manager-policy'),
+    ('maxPods', 'max-pods'),
+    ('topologyManagerScope', 'topology-manager-scope'),
+    ('reservedSystemCPUs', 'reserved-cpus'),
+    ('featureGates', 'feature-gates'),
+    ('clusterDNS', 'cluster-dns'),
+    ('evictionHard', 'eviction-hard'),
+    ('staticPodPath', 'pod-manifest-path'),
+    ('cpuCFSQuotaPeriod', 'cpu-cfs-quota-period'),
 ])
 def test_field_flags(field, flag):
     assert field_flag(field) == flag
