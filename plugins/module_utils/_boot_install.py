@@ -46,6 +46,25 @@ class InstallError(ValueError):
         ValueError.__init__(self, '; '.join(self.problems))
 
 
+def merge_requests(current, install=False, before_units=(), state_files=None, modules_load=None):
+    """One boot_applier call's arguments from several roles' requests (site.yml persists a run once).
+
+    current: the merged request so far (or None); the rest is one role's request. The applier is installed when any
+    role asks; before_units are the union in first-seen order (each role's units must start after the applier);
+    state files and modules-load files are by name, so roles keep to their own names (a later role's entry for the
+    same name replaces the earlier one, as a later call would have).
+    """
+    merged = dict(current or {})
+    units = list(merged.get('before_units') or [])
+    units.extend(u for u in (before_units or []) if u not in units)
+    files = dict(merged.get('state_files') or {})
+    files.update(state_files or {})
+    loads = dict(merged.get('modules_load') or {})
+    loads.update(modules_load or {})
+    return {'install': bool(merged.get('install')) or bool(install), 'before_units': units,
+            'state_files': files, 'modules_load': loads}
+
+
 def entry_point_text():
     return '\n'.join((
         '#!/usr/bin/python3',

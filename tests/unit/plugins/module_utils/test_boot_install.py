@@ -141,3 +141,52 @@ def test_installed_entry_point_runs_the_applier(tmp_path):
     proc = subprocess.run([sys.executable, '-S', os.path.join(lib, 'dataplane_node_apply.py'), 'late', state_dir],
                           env={'PYTHONPATH': lib}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False)
     assert (proc.returncode, proc.stderr) == (2, b"dataplane-node: unknown phase 'late' (early, devices)\n")
+
+
+def _tree(root):
+    found = {}
+    for top, _dirs, files in os.walk(root):
+        for name in files + _dirs:
+            path = os.path.join(top, name)
+            if os.path.islink(path):  # the enable symlinks point at /etc/systemd/system, outside the tree
+                found[os.path.relpath(path, root)] = os.readlink(path)
+            elif name in files:
+                with open(path, 'rb') as handle:
+                    found[os.path.relpath(path, root)] = handle.read()
+    return found
+
+
+def test_one_merged_call_leaves_the_node_as_the_roles_calls_in_turn(tmp_path):
+    """site.yml's one boot_applier call (merge_requests of the hugepages and sriov roles' requests) writes what the
+    two roles' own calls write one after the other; the install and the before units of either role count."""
+    hugepages = dict(install=True, before_units=['kubelet.service'],
+                     state_files={'10-hugepages.json': {'hugepages': {'pools': {'2048': {'0': 64}}, 'retries': 2}}})
+    sriov = dict(install=True, before_units=['kubelet.service', 'crio.service'],
+                 state_files={'20-sriov.json': {'sriov': {'pfs': [], 'timeout': 60}}},
+                 modules_load={'dataplane-node-vfio.conf': ['vfio-pci']})
+    apart, together = str(tmp_path / 'apart'), str(tmp_path / 'together')
+    # The roles' own calls: the later one installs nothing more (dataplane_node_boot_applier_installed), so its
+    # before units are those of the first role plus the ones it adds here: give both to the first call.
+    converge(apart, before_units=['kubelet.service', 'crio.service'], state_files=hugepages['state_files'])
+    converge(apart, install=False, before_units=sriov['before_units'], state_files=sriov['state_files'],
+             modules_load=sriov['modules_load'])
+    merged = bi.merge_requests(bi.merge_requests(None, **hugepages), **sriov)
+    assert merged['before_units'] == ['kubelet.service', 'crio.service'] and merged['install'] is True
+    planned, commands = converge(together, **merged)
+    assert _tree(together) == _tree(apart)
+    assert commands[-1] == ['systemctl', 'reenable', 'dataplane-node.service', 'dataplane-node-devices.service']
+    assert converge(together, **merged)[0]['files'] == {}
+
+
+def test_merge_requests_by_name_and_any_install():
+    first = bi.merge_requests(None, install=False, before_units=['kubelet.service'],
+                              state_files={'10-hugepages.json': None})
+    assert first == {'install': False, 'before_units': ['kubelet.service'],
+                     'state_files': {'10-hugepages.json': None}, 'modules_load': {}}
+    second = bi.merge_requests(first, install=True, before_units=['crio.service', 'kubelet.service'],
+                               state_files={'20-sriov.json': {'sriov': {}}},
+                               modules_load={'dataplane-node-vfio.conf': []})
+    assert second == {'install': True, 'before_units': ['kubelet.service', 'crio.service'],
+                      'state_files': {'10-hugepages.json': None, '20-sriov.json': {'sriov': {}}},
+                      'modules_load': {'dataplane-node-vfio.conf': []}}
+    assert first['state_files'] == {'10-hugepages.json': None}  # the input is not changed
