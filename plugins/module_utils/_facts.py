@@ -10,7 +10,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-SUBSETS = ('hugepages', 'numa', 'iommu', 'pci', 'cmdline', 'boot')
+SUBSETS = ('hugepages', 'numa', 'iommu', 'pci', 'cmdline', 'boot', 'kubelet')
 
 
 class SubsetError(ValueError):
@@ -39,8 +39,12 @@ def resolve_subsets(requested):
     return [s for s in SUBSETS if s in chosen and s not in excluded]
 
 
-def gather(host, subsets):
-    """The `dataplane` fact for the given subsets, read through `host` (a _host.Host)."""
+def gather(host, subsets, kubelet_binary='kubelet', run_command=None, warn=None):
+    """The `dataplane` fact for the given subsets, read through `host` (a _host.Host).
+
+    The kubelet subset is kubelet_info's result (run_command runs `kubelet --version`), so that a play which gathers
+    facts first can give the kubelet role what it needs without a module run of its own.
+    """
     facts = {'root': host.fs.root, 'gather_subset': list(subsets)}
     if 'hugepages' in subsets:
         facts['hugepages'] = host.hugepages()
@@ -56,6 +60,10 @@ def gather(host, subsets):
         facts['cmdline'] = host.cmdline()
     if 'boot' in subsets:
         facts['boot'] = host.boot()
+    if 'kubelet' in subsets:
+        # Imported here: the kubelet code is the largest module_utils, compiled on every run of a module.
+        from ansible_collections.dataplane.node.plugins.module_utils._kubelet_probe import probe
+        facts['kubelet'] = probe(host, kubelet_binary, run_command, warn)
     facts['summary'] = summarize(facts)
     return facts
 

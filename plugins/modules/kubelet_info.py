@@ -136,13 +136,8 @@ hugepage_capacity:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
-from ansible_collections.dataplane.node.plugins.module_utils._kubelet import (
-    KubeletHost,
-    hugepage_capacity,
-    parse_version,
-)
+from ansible_collections.dataplane.node.plugins.module_utils._kubelet_probe import probe
 from ansible_collections.dataplane.node.plugins.module_utils._module import ROOT_ARG
-from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError
 
 
 def main():
@@ -155,22 +150,7 @@ def main():
         host = Host(root)
     except HostRootError as exc:
         module.fail_json(msg=str(exc))
-    info = KubeletHost(host.fs).describe(module.params['binary'])
-    info['version'] = None
-    info['version_output'] = ''
-    info['installed'] = False
-    if info['binary'] and host.fs.root == '/':
-        rc, out, err = module.run_command([info['binary'], '--version'])
-        info['version_output'] = (out or err).strip()
-        if rc == 0:
-            try:
-                info['version'] = '%d.%d.%d' % parse_version(info['version_output'])
-                info['installed'] = True
-            except ParseError:
-                module.warn('%s --version printed %r: not a Kubernetes version' % (info['binary'], out))
-    elif info['binary']:
-        info['installed'] = True
-    info['hugepage_capacity'] = hugepage_capacity(host.hugepages())
+    info = probe(host, module.params['binary'], module.run_command, module.warn)
     module.exit_json(changed=False, **info)
 
 

@@ -10,11 +10,13 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: node_facts
-short_description: Gather hugepage, NUMA, IOMMU, PCI/SR-IOV, kernel command line and boot loader facts
+short_description: Gather hugepage, NUMA, IOMMU, PCI/SR-IOV, kernel command line, boot loader and kubelet facts
 version_added: 0.1.0
 description:
   - Reads the kernel's view of a DPDK node from C(/sys) and C(/proc) (and boot loader files under C(/etc) and C(/boot))
     and returns it as the C(dataplane) fact.
+  - The V(kubelet) subset is what M(dataplane.node.kubelet_info) returns (it runs C(kubelet --version)); the
+    C(dataplane.node.kubelet) role takes it as C(kubelet_node_info) instead of running that module itself.
   - Reads only; never writes to the host. Works on hosts without NUMA, IOMMU or SR-IOV and says so in
     RV(ansible_facts.dataplane.summary) instead of failing.
   - Can serve as a facts module for C(gather_facts), for example with C(ANSIBLE_FACTS_MODULES=smart,dataplane.node.node_facts).
@@ -29,8 +31,14 @@ options:
     type: list
     elements: str
     default: [all]
-    choices: [all, hugepages, numa, iommu, pci, cmdline, boot,
-              '!all', '!hugepages', '!numa', '!iommu', '!pci', '!cmdline', '!boot']
+    choices: [all, hugepages, numa, iommu, pci, cmdline, boot, kubelet,
+              '!all', '!hugepages', '!numa', '!iommu', '!pci', '!cmdline', '!boot', '!kubelet']
+  kubelet_binary:
+    description:
+      - The kubelet binary for the V(kubelet) subset, as M(dataplane.node.kubelet_info) takes it (a name searched in
+        the usual directories, or an absolute path).
+    type: str
+    default: kubelet
   root:
     description:
       - Directory holding the host's C(sys), C(proc), C(etc) and C(boot) trees.
@@ -157,6 +165,12 @@ ansible_facts:
               C(/etc/default/grub) and its drop-ins' names), C(bls_entries), C(tools) found.
           type: dict
           returned: when boot is gathered
+        kubelet:
+          description:
+            - What M(dataplane.node.kubelet_info) returns (C(installed), C(binary), C(version), C(running), C(flags),
+              C(config_path), C(config_dir), C(root_dir), C(hostname_override), C(state), C(hugepage_capacity), ...).
+          type: dict
+          returned: when kubelet is gathered
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -177,6 +191,7 @@ def main():
             gather_subset=dict(type='list', elements='str', default=['all'],
                                choices=choices + ['!' + c for c in choices]),
             root=dict(type='path', default='/'),
+            kubelet_binary=dict(type='str', default='kubelet'),
         ),
         supports_check_mode=True,
     )
@@ -185,7 +200,8 @@ def main():
         host = Host(module.params['root'])
     except (SubsetError, HostRootError) as exc:
         module.fail_json(msg=str(exc))
-    module.exit_json(changed=False, ansible_facts={'dataplane': gather(host, subsets)})
+    facts = gather(host, subsets, module.params['kubelet_binary'], module.run_command, module.warn)
+    module.exit_json(changed=False, ansible_facts={'dataplane': facts})
 
 
 if __name__ == '__main__':

@@ -189,8 +189,8 @@ def test_amd_host(host_root):
 def test_resolve_subsets():
     assert resolve_subsets(['all']) == list(SUBSETS)
     assert resolve_subsets(['numa', 'pci']) == ['numa', 'pci']
-    assert resolve_subsets(['!pci']) == ['hugepages', 'numa', 'iommu', 'cmdline', 'boot']
-    assert resolve_subsets(['all', '!boot', '!cmdline']) == ['hugepages', 'numa', 'iommu', 'pci']
+    assert resolve_subsets(['!pci']) == ['hugepages', 'numa', 'iommu', 'cmdline', 'boot', 'kubelet']
+    assert resolve_subsets(['all', '!boot', '!cmdline']) == ['hugepages', 'numa', 'iommu', 'pci', 'kubelet']
     with pytest.raises(SubsetError, match='unknown gather_subset bogus'):
         resolve_subsets(['numa', 'bogus'])
 

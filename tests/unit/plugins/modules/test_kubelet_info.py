@@ -46,3 +46,23 @@ def test_missing_root_fails(run_module, tmp_path):
     code, result = run_module(kubelet_info, {'root': str(tmp_path / 'nope')})
     assert code == 1
     assert 'does not exist' in result['msg']
+
+
+def test_node_facts_kubelet_subset_is_kubelet_info(run_module, tmp_path):
+    """The kubelet role takes node_facts' kubelet subset instead of running kubelet_info: they must agree."""
+    from ansible_collections.dataplane.node.plugins.modules import node_facts
+    b = synthhost.server2s()
+    b.file('usr/bin/kubelet', '')
+    root = b.write(str(tmp_path))
+    (tmp_path / 'proc' / '812').mkdir()
+    (tmp_path / 'proc' / '812' / 'cmdline').write_bytes(('\0'.join(TESTBED_ARGV) + '\0').encode())
+    code, info = run_module(kubelet_info, {'root': root})
+    assert code == 0, info
+    code, facts = run_module(node_facts, {'root': root, 'gather_subset': ['kubelet']})
+    assert code == 0, facts
+    gathered = facts['ansible_facts']['dataplane']
+    assert gathered['gather_subset'] == ['kubelet']
+    expected = dict((k, v) for k, v in info.items() if k not in ('changed', 'invocation', 'warnings'))
+    assert gathered['kubelet'] == expected and expected['hostname_override'] == 'k8s-node-1'
+    code, facts = run_module(node_facts, {'root': root, 'gather_subset': ['!kubelet']})
+    assert 'kubelet' not in facts['ansible_facts']['dataplane']
