@@ -71,9 +71,12 @@ def run_site(inventory, pipelining, extra=()):
                **settings_env(pipelining))
     cmd = [os.path.join(os.path.dirname(sys.executable), 'ansible-playbook'), '-i', inventory, 'dataplane.node.site',
            '-e', '@' + os.path.join(REPO, 'tests', 'vm', 'demo_vars.yml')] + list(extra)
+    load_before = os.getloadavg()[0]
     start = time.monotonic()
     proc = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, check=False)
     seconds = time.monotonic() - start
+    # The VM has 2 vCPUs under TCG on a 2-core machine: a load well above 2 means something else shared the cores.
+    load = (load_before, os.getloadavg()[0])
     report = json.loads(proc.stdout.decode('utf-8'))
     if proc.returncode != 0:
         raise SystemExit('site playbook failed (rc=%d): %s' % (proc.returncode, json.dumps(report['stats'])))
@@ -84,7 +87,7 @@ def run_site(inventory, pipelining, extra=()):
     executed = sum(1 for t in tasks for r in t['hosts'].values() if not r.get('skipped'))
     changed = sorted(set(t['task']['name'] for t in tasks if any(r.get('changed') for r in t['hosts'].values())))
     return {'seconds': seconds, 'stats': stats, 'reboots': reboots, 'executed': executed,
-            'pipelining': pipelining, 'timings': task_timings(report), 'changed_tasks': changed}
+            'pipelining': pipelining, 'timings': task_timings(report), 'changed_tasks': changed, 'load': load}
 
 
 PING_TASKS = 10
@@ -147,13 +150,15 @@ def main(argv=None):
     first, second = runs[0][1], runs[1][1]
     if args.check_first:
         runs.insert(0, ('dry run (`--check --diff`, fresh node)', check))
-    lines = ['| run | pipelining | wall s | tasks run | ok | changed | reboots |', '|---|---|---|---|---|---|---|']
+    lines = ['| run | pipelining | wall s | tasks run | ok | changed | reboots | load before/after |',
+             '|---|---|---|---|---|---|---|---|']
     for name, run in runs:
-        lines.append('| %s | %s | %.1f | %d | %d | %d | %d |' % (
+        lines.append('| %s | %s | %.1f | %d | %d | %d | %d | %.1f / %.1f |' % (
             name, 'on' if run['pipelining'] else 'off', run['seconds'], run['executed'], run['stats']['ok'],
-            run['stats']['changed'], run['reboots']))
+            run['stats']['changed'], run['reboots'], run['load'][0], run['load'][1]))
     lines.append('')
-    lines.append('Re-run / first run: %.0f%% (target: under 25%%).' % (100.0 * second['seconds'] / first['seconds']))
+    lines.append('Re-run / first run: %.0f%% (target: under 25%%). Load: the 1-minute load average of the machine '
+                 'before and after each run (the VM alone keeps it near 2).' % (100.0 * second['seconds'] / first['seconds']))
     remote = sum(1 for t in second['timings'] if t[0] >= 1.0)
     lines.append('')
     lines.append('One module run with nothing to do (`ansible.builtin.ping`, mean of %d) costs %.1f s on this VM; the '
