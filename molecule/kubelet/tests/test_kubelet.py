@@ -104,6 +104,14 @@ def test_cpu_manager_state_and_configz(host):
     assert 'memoryManagerPolicy' not in configz
 
 
+def test_configz_through_the_api_server_is_what_the_node_serves(api, host):
+    """The path the kubelet role reads (GET nodes/NAME/proxy/configz) gives the kubelet's own answer; the side effect
+    left maxPods 60 (the file edited without a restart, then the role's restart)."""
+    through = json.loads(api.connect_get_node_proxy_with_path(NODE, 'configz', _preload_content=False).data)
+    assert through == json.loads(host.check_output(CONFIGZ))
+    assert through['kubeletconfig']['maxPods'] == 60
+
+
 def test_kubelet_info_reads_the_real_kubelet(host):
     info = host.ansible('dataplane.node.kubelet_info', check=False)
     assert info['installed'] is True and info['running'] is True
