@@ -158,7 +158,8 @@ def main(argv=None):
             run['stats']['changed'], run['reboots'], run['load'][0], run['load'][1]))
     lines.append('')
     lines.append('Re-run / first run: %.0f%% (target: under 25%%). Load: the 1-minute load average of the machine '
-                 'before and after each run (the VM alone keeps it near 2).' % (100.0 * second['seconds'] / first['seconds']))
+                 'before and after each run (the VM alone keeps it between 1 and 2; higher means something else '
+                 'shared the cores).' % (100.0 * second['seconds'] / first['seconds']))
     remote = sum(1 for t in second['timings'] if t[0] >= 1.0)
     lines.append('')
     lines.append('One module run with nothing to do (`ansible.builtin.ping`, mean of %d) costs %.1f s on this VM; the '
