@@ -102,7 +102,10 @@ def write_inventory(inst, directory):
     with open(path, 'w') as handle:
         handle.write('[dpdk_nodes]\n%s ansible_host=%s ansible_port=%d ansible_user=%s ansible_ssh_private_key_file=%s '
                      'ansible_python_interpreter=/usr/bin/python3 '
-                     'ansible_ssh_common_args="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null"\n' % (
+                     'ansible_ssh_common_args="-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null '
+                     # QEMU's user networking keeps the host side of a connection open when the guest reboots:
+                     # keepalives end a session caught by the reboot instead of leaving it waiting.
+                     '-o ServerAliveInterval=15 -o ServerAliveCountMax=4"\n' % (
                          inst.name, inst.address, inst.port, inst.user, inst.identity_file))
     # Tasks delegated to the controller (kubernetes.core) run with this Python, which has the kubernetes client;
     # host_vars/localhost applies to the implicit localhost without adding it to `all`.
