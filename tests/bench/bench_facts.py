@@ -93,11 +93,27 @@ def main(argv=None):
     text = '\n'.join(lines)
     print(text)
     if args.write:
-        with open(args.write, 'w') as handle:
-            handle.write('# Benchmarks\n\nProduced by `make bench` (tests/bench/). Figures from this project\'s CI-class '
-                         'machine: 2 cores, nested VM, QEMU under TCG for the VM runs.\n\n'
-                         '## node_facts (tests/bench/bench_facts.py)\n\n' + text + '\n')
+        write_section(args.write, '## node_facts (tests/bench/bench_facts.py)\n\n' + text + '\n\n')
     return 0
+
+
+def write_section(path, section):
+    """Replace this script's section of the benchmarks file (up to the next '## ' heading), keeping the others."""
+    heading = section.split('\n', 1)[0]
+    try:
+        with open(path) as handle:
+            old = handle.read()
+    except IOError:
+        old = ('# Benchmarks\n\nProduced by `make bench` (tests/bench/). Figures from this project\'s CI-class '
+               'machine: 2 cores, nested VM, QEMU under TCG for the VM runs.\n\n')
+    if heading in old:
+        start = old.index(heading)
+        following = old.find('\n## ', start + len(heading))
+        new = old[:start] + section + (old[following + 1:] if following >= 0 else '')
+    else:
+        new = old.rstrip('\n') + '\n\n' + section
+    with open(path, 'w') as handle:
+        handle.write(new)
 
 
 if __name__ == '__main__':
