@@ -7,7 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.dataplane.node.plugins.modules import kubelet_info
+from ansible_collections.dataplane.node.plugins.modules import kubelet_info, node_facts
 
 import synthhost
 
@@ -17,12 +17,18 @@ TESTBED_ARGV = ['/usr/bin/kubelet', '--config=/var/lib/kubelet/config.yaml', '--
                 '--hostname-override=k8s-node-1']
 
 
-def test_running_kubelet_on_a_tree(run_module, tmp_path):
+def running_kubelet_tree(tmp_path):
+    """A 2-socket host tree with the testbed's kubelet running as pid 812."""
     b = synthhost.server2s()
     b.file('usr/bin/kubelet', '')
     root = b.write(str(tmp_path))
     (tmp_path / 'proc' / '812').mkdir()
     (tmp_path / 'proc' / '812' / 'cmdline').write_bytes(('\0'.join(TESTBED_ARGV) + '\0').encode())
+    return root
+
+
+def test_running_kubelet_on_a_tree(run_module, tmp_path):
+    root = running_kubelet_tree(tmp_path)
     code, result = run_module(kubelet_info, {'root': root, '_ansible_check_mode': True})
     assert code == 0, result
     assert result['changed'] is False
@@ -50,12 +56,7 @@ def test_missing_root_fails(run_module, tmp_path):
 
 def test_node_facts_kubelet_subset_is_kubelet_info(run_module, tmp_path):
     """The kubelet role takes node_facts' kubelet subset instead of running kubelet_info: they must agree."""
-    from ansible_collections.dataplane.node.plugins.modules import node_facts
-    b = synthhost.server2s()
-    b.file('usr/bin/kubelet', '')
-    root = b.write(str(tmp_path))
-    (tmp_path / 'proc' / '812').mkdir()
-    (tmp_path / 'proc' / '812' / 'cmdline').write_bytes(('\0'.join(TESTBED_ARGV) + '\0').encode())
+    root = running_kubelet_tree(tmp_path)
     code, info = run_module(kubelet_info, {'root': root})
     assert code == 0, info
     code, facts = run_module(node_facts, {'root': root, 'gather_subset': ['kubelet']})
