@@ -13,6 +13,7 @@ API:  Testbed(state_dir).up(name) -> Instance; .down(name); .get(name)
 import argparse
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
@@ -32,6 +33,9 @@ SSH_OPTS = [
     "-o", "ConnectTimeout=10",
 ]
 DEFAULT_TIMEOUT = 240  # boot to SSH under TCG takes ~35 s; leave headroom
+# A healthy boot never goes this long without console output (measured: docs/testing.md, "Boot watchdog").
+BOOT_QUIET_LIMIT = 60
+BOOT_RETRIES = 1  # resets through the monitor before wait_for_ssh gives up
 
 
 class TestbedError(RuntimeError):
@@ -96,12 +100,13 @@ class Instance:
     def boot_id(self):
         return self.ssh("cat", "/proc/sys/kernel/random/boot_id", timeout=30).stdout.strip()
 
-    def reboot(self, timeout=DEFAULT_TIMEOUT):
-        """Reboot from inside and wait until the guest is back with a new boot id."""
+    def reboot(self, timeout=DEFAULT_TIMEOUT, **watchdog):
+        """Reboot from inside and wait until the guest is back with a new boot id (through the boot watchdog:
+        `watchdog` takes wait_for_ssh's quiet_limit and retries)."""
         old = self.boot_id()
         # The connection may drop before ssh returns: ignore its status.
         self.ssh("systemctl", "reboot", check=False, timeout=30)
-        wait_for_ssh(self, timeout, not_boot_id=old)
+        wait_for_ssh(self, timeout, not_boot_id=old, **watchdog)
 
     def monitor_command(self, command, timeout=10):
         return monitor_command(self.monitor, command, timeout)
@@ -201,25 +206,137 @@ def start_vm(vm_dir, disk, disk_format, identity_file, mem_per_node=2048,
                        f"{res.stderr.strip()} (see {log})")
 
 
-def wait_for_ssh(inst, timeout=DEFAULT_TIMEOUT, not_boot_id=None):
-    """Wait until a command runs over SSH: QEMU's forward accepts TCP even
-    while the guest hangs, so probing the port proves nothing."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if not pid_alive(inst.pid):
-            raise TestbedError(f"wait for ssh: qemu (pid {inst.pid}) exited; "
-                               f"serial log {inst.serial_log}:\n{tail(inst.serial_log)}")
+# --- boot watchdog -------------------------------------------------------------
+# Under TCG a guest loses timer interrupts when the host's cores are busy: its boot stops (RCU stall reports,
+# then nothing) and SSH never comes. wait_for_ssh tells that from the serial log, resets the guest through the
+# monitor and retries once, instead of waiting out its whole timeout and failing.
+
+PROGRESSING, STALLED, STALL_REPORTED, NO_SSH = "progressing", "stalled", "stall-reported", "no-ssh"
+# What the guest kernel prints when RCU sees lost timer wakeups or starved CPUs.
+RCU_STALL = re.compile(r"rcu: INFO: rcu_\w+ (?:self-)?detected stalls?"
+                       r"|rcu_\w+ kthread (?:timer wakeup didn't happen|starved for)")
+
+
+def boot_verdict(output, quiet_for, quiet_limit=BOOT_QUIET_LIMIT):
+    """(state, detail) of a boot, from what it printed on the console and how long the console has been quiet.
+
+    `output` is this boot's output only (not what an earlier boot left in the log); `quiet_for` counts from its
+    last new byte, or from the start while there is none."""
+    found = RCU_STALL.search(output)
+    if found:
+        line = output[output.rfind("\n", 0, found.start()) + 1:].split("\n", 1)[0].strip()
+        return STALL_REPORTED, f"the guest kernel reported an RCU stall: {line}"
+    if quiet_for >= quiet_limit:
+        return STALLED, f"no new console output for {quiet_for:.0f} s (limit {quiet_limit} s)"
+    return PROGRESSING, ""
+
+
+class BootWatch:
+    """One boot attempt, followed through samples of the serial log. No I/O: the caller passes the clock and
+    the log. `offset` is the log's size when the attempt began (QEMU appends across resets and guest reboots)."""
+
+    def __init__(self, start, offset=0, quiet_limit=BOOT_QUIET_LIMIT):
+        self.start, self.offset, self.quiet_limit = start, offset, quiet_limit
+        self.size = offset
+        self.last_change = start
+        self.max_quiet = 0.0  # the longest quiet gap so far: what the limit is measured against
+        self.samples = []  # (seconds since start, log size) at each change
+
+    def observe(self, now, log):
+        """Take the whole log (str) as read at `now`; return boot_verdict's (state, detail)."""
+        if len(log) > self.size:
+            self.max_quiet = max(self.max_quiet, now - self.last_change)
+            self.size, self.last_change = len(log), now
+            self.samples.append((round(now - self.start, 1), self.size))
+        return boot_verdict(log[self.offset:], now - self.last_change, self.quiet_limit)
+
+    def record(self, now, result):
+        """The attempt as one line of boot-watch.jsonl."""
+        return {"result": result, "elapsed": round(now - self.start, 1),
+                "max_quiet": round(max(self.max_quiet, now - self.last_change), 1),
+                "quiet_limit": self.quiet_limit, "offset": self.offset, "samples": self.samples}
+
+
+def read_serial(path):
+    try:
+        return Path(path).read_bytes().decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def load_average():
+    try:
+        return "host load average %.2f %.2f %.2f on %d cores" % (*os.getloadavg(), os.cpu_count() or 0)
+    except OSError:
+        return "host load average unknown"
+
+
+def _watch_attempt(inst, timeout, not_boot_id, watch, clock=time.monotonic):
+    """Wait for SSH while watching the console: (boot id, None) or (None, (state, detail))."""
+    deadline = watch.start + timeout
+    probe, probe_start, next_probe = None, 0.0, watch.start
+    try:
+        while True:
+            now = clock()
+            if not pid_alive(inst.pid):
+                raise TestbedError(f"wait for ssh: qemu (pid {inst.pid}) exited; "
+                                   f"serial log {inst.serial_log}:\n{tail(inst.serial_log)}")
+            state = watch.observe(now, read_serial(inst.serial_log))
+            if state[0] != PROGRESSING:
+                return None, state
+            if probe is not None and probe.poll() is not None:
+                out = probe.stdout.read().strip()
+                if probe.returncode == 0 and out not in ("", not_boot_id):
+                    return out, None
+                probe, next_probe = None, now + 2
+            elif probe is not None and now - probe_start > 30:  # a banner exchange that hangs
+                probe.kill()
+                probe.wait()
+                probe, next_probe = None, now
+            if probe is None and now >= next_probe:
+                # In the background, so the console is sampled every second while ssh waits.
+                probe = subprocess.Popen(inst.ssh_argv("cat", "/proc/sys/kernel/random/boot_id"),
+                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                         stdin=subprocess.DEVNULL, text=True)
+                probe_start = now
+            if now >= deadline:
+                return None, (NO_SSH, f"no SSH on {inst.address}:{inst.port} after {timeout} s")
+            time.sleep(1)
+    finally:
+        if probe is not None:
+            if probe.poll() is None:
+                probe.kill()
+            probe.wait()
+            probe.stdout.close()
+
+
+def wait_for_ssh(inst, timeout=DEFAULT_TIMEOUT, not_boot_id=None, quiet_limit=BOOT_QUIET_LIMIT,
+                 retries=BOOT_RETRIES):
+    """Wait until a command runs over SSH (QEMU's forward accepts TCP even while the guest hangs, so probing the
+    port proves nothing), watching the serial log meanwhile. A boot that stalls, reports an RCU stall or has no
+    SSH after `timeout` s is reset through the monitor and retried (`retries` times); then it fails with the
+    log's tail and the host's load. Each attempt appends a line to boot-watch.jsonl in the VM's dir."""
+    failures = []
+    for attempt in range(1, retries + 2):
+        watch = BootWatch(time.monotonic(), len(read_serial(inst.serial_log)), quiet_limit)
+        boot_id, failed = _watch_attempt(inst, timeout, not_boot_id, watch)
+        entry = dict(watch.record(time.monotonic(), failed[0] if failed else "ssh"), attempt=attempt,
+                     load=os.getloadavg())
+        with open(Path(inst.dir) / "boot-watch.jsonl", "a", encoding="utf-8") as handle:
+            handle.write(json.dumps(entry) + "\n")
+        if boot_id:
+            return boot_id
+        failures.append(f"attempt {attempt}: {failed[1]} ({load_average()})")
+        if attempt > retries:
+            break
         try:
-            res = subprocess.run(inst.ssh_argv("cat", "/proc/sys/kernel/random/boot_id"),
-                                 capture_output=True, text=True, timeout=30,
-                                 stdin=subprocess.DEVNULL, check=False)
-            if res.returncode == 0 and res.stdout.strip() not in ("", not_boot_id):
-                return res.stdout.strip()
-        except subprocess.TimeoutExpired:
-            pass
-        time.sleep(2)
-    raise TestbedError(f"wait for ssh: no SSH on {inst.address}:{inst.port} after {timeout} s; "
-                       f"serial log {inst.serial_log}:\n{tail(inst.serial_log)}")
+            monitor_command(inst.monitor, "system_reset")
+        except OSError as exc:
+            failures.append(f"reset through the monitor {inst.monitor} failed: {exc}")
+            break
+        not_boot_id = None  # after a reset any boot is a new one
+    raise TestbedError(f"wait for ssh: {'; '.join(failures)}; serial log {inst.serial_log}:\n"
+                       f"{tail(inst.serial_log)}")
 
 
 def monitor_command(path, command, timeout=10):
@@ -296,8 +413,9 @@ class Testbed:
         import image  # built on demand, cached by recipe hash
         return image.build()
 
-    def up(self, name, mem_per_node=2048, timeout=DEFAULT_TIMEOUT):
-        """Boot VM `name` on a fresh overlay, wait for SSH, write instance.json."""
+    def up(self, name, mem_per_node=2048, timeout=DEFAULT_TIMEOUT, quiet_limit=BOOT_QUIET_LIMIT,
+           retries=BOOT_RETRIES):
+        """Boot VM `name` on a fresh overlay, wait for SSH (through the boot watchdog), write instance.json."""
         import image as image_mod
         vm_dir = self.vm_dir(name)
         if (vm_dir / "instance.json").exists():
@@ -314,7 +432,7 @@ class Testbed:
                         mem_per_node, name=name)
         self._save(inst)
         try:
-            wait_for_ssh(inst, timeout)
+            wait_for_ssh(inst, timeout, quiet_limit=quiet_limit, retries=retries)
         except TestbedError:
             self.down(name, graceful_timeout=0)
             raise
