@@ -5,7 +5,7 @@ with SR-IOV (7 VFs), a spare e1000e for vfio tests, a virtio management
 NIC with SSH forwarded to 127.0.0.1:<port>, on a copy-on-write overlay of
 the cached base image (see image.py).
 
-CLI:  testbed.py up NAME [--mem-per-node MiB] [--timeout S]
+CLI:  testbed.py up NAME [--mem-per-node MiB] [--timeout S] [--quiet-limit S] [--retries N]
       testbed.py down NAME | ssh NAME -- CMD... | reset NAME | status
       (all take --state-dir DIR)
 API:  Testbed(state_dir).up(name) -> Instance; .down(name); .get(name)
@@ -491,7 +491,11 @@ def main(argv=None):
     up = sub.add_parser("up", parents=[common], help="boot a VM, print instance.json")
     up.add_argument("name")
     up.add_argument("--mem-per-node", type=int, default=2048, help="MiB per NUMA node")
-    up.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds to SSH")
+    up.add_argument("--timeout", type=int, default=DEFAULT_TIMEOUT, help="seconds to SSH, per boot attempt")
+    up.add_argument("--quiet-limit", type=float, default=BOOT_QUIET_LIMIT,
+                    help="seconds without console output after which a boot counts as stalled")
+    up.add_argument("--retries", type=int, default=BOOT_RETRIES,
+                    help="resets of a stalled boot through the monitor before giving up")
     up.add_argument("--image", default=None, help="base image (default: build/cached)")
     for cmd in ("down", "reset"):
         sub.add_parser(cmd, parents=[common]).add_argument("name")
@@ -508,7 +512,7 @@ def main(argv=None):
     bed = Testbed(args.state_dir, getattr(args, "image", None))
     try:
         if args.cmd == "up":
-            inst = bed.up(args.name, args.mem_per_node, args.timeout)
+            inst = bed.up(args.name, args.mem_per_node, args.timeout, args.quiet_limit, args.retries)
             print(json.dumps(asdict(inst), indent=2))
         elif args.cmd == "down":
             bed.down(args.name)
