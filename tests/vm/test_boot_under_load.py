@@ -46,8 +46,8 @@ cat > /etc/grub.d/45_watchdog_hang <<EOF
 #!/bin/sh
 cat <<'ENTRY'
 menuentry 'watchdog-hang' --id watchdog-hang {
-	insmod part_msdos
-	insmod ext2
+    insmod part_msdos
+    insmod ext2
 $search
 $linux
 $initrd
@@ -76,7 +76,7 @@ def vm(tmp_path_factory):
         pytest.skip(REASON)
     bed = testbed.Testbed(tmp_path_factory.mktemp("vms"))
     name = "load"
-    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(HOGS)]
+    hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _hog in range(HOGS)]
     start = time.monotonic()
     try:
         inst = bed.up(name, timeout=300)
