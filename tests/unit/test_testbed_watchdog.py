@@ -108,6 +108,7 @@ def test_an_rcu_stall_report_is_a_stall_at_once_even_while_output_grows():
 
 @pytest.mark.parametrize('line', [
     "rcu: INFO: rcu_sched self-detected stall on CPU",
+    "rcu: INFO: rcu_preempt detected expedited stalls on CPUs/tasks: { 0-... } 5252 jiffies s: 321 root: 0x1/.",
     "rcu: rcu_preempt kthread starved for 2503 jiffies! g641 f0x0 RCU_GP_WAIT_FQS(5) ->state=0x0 ->cpu=0",
     "rcu: rcu_preempt kthread timer wakeup didn't happen for 5252 jiffies! g2101 f0x0",
 ])

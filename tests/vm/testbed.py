@@ -213,7 +213,7 @@ def start_vm(vm_dir, disk, disk_format, identity_file, mem_per_node=2048,
 
 PROGRESSING, STALLED, STALL_REPORTED, NO_SSH = "progressing", "stalled", "stall-reported", "no-ssh"
 # What the guest kernel prints when RCU sees lost timer wakeups or starved CPUs.
-RCU_STALL = re.compile(r"rcu: INFO: rcu_\w+ (?:self-)?detected stalls?"
+RCU_STALL = re.compile(r"rcu: INFO: rcu_\w+ (?:self-)?detected (?:expedited )?stalls?"
                        r"|rcu_\w+ kthread (?:timer wakeup didn't happen|starved for)")
 
 
