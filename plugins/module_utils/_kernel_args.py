@@ -24,7 +24,10 @@ from ansible_collections.dataplane.node.plugins.module_utils._parse import (
     parse_cpulist,
     parse_isolcpus,
     parse_size_kb,
+    join_init,
+    kernel_tokens,
     split_arg,
+    split_init,
 )
 
 # Whole tokens only: no whitespace, quotes or shell metacharacters can reach a boot loader config.
@@ -251,7 +254,10 @@ def _human_kb(kb):
 # ---------------------------------------------------------------- editing
 
 def edit(current, present, absent):
-    """Apply present/absent to a token list, whole token by whole token.
+    """Apply present/absent to a token list, whole token by whole token, before its `--`.
+
+    Tokens after a `--` are init's arguments: kept as they are and never matched; new kernel
+    arguments go before the `--`. Every token the request does not name is kept byte for byte.
 
     - key=value replaces every earlier value of that key, at the first one's place;
     - a bare flag is added once;
@@ -259,6 +265,7 @@ def edit(current, present, absent):
       replaced by the new one (hugepagesz=1G hugepages=16 stay together and in order);
     - an absent 'key' removes every token of that key, an absent 'key=value' only that token.
     """
+    current, init, separator = split_init(current)
     absent_tokens = set(a for a in absent if '=' in a)
     absent_keys = set(normalize_key(a) for a in absent if '=' not in a)
     hp_block = [t for t in present if key_of(t) in HUGEPAGE_KEYS]
@@ -288,11 +295,13 @@ def edit(current, present, absent):
                 placed_block = True
         elif token not in out:
             out.append(token)
-    return out
+    return join_init(out, init, separator)
 
 
 def running_difference(running, present, absent):
-    """Compare the booted command line with what is wanted: (missing, unexpected) token lists."""
+    """Compare the booted command line with what is wanted: (missing, unexpected) token lists.
+    Only the kernel's part counts: a token after `--` went to init and does not count as booted."""
+    running = kernel_tokens(running)
     running_set = set(running)
     running_keys = set(key_of(t) for t in running)
     missing = [t for t in present if t not in running_set]

@@ -395,7 +395,7 @@ def main():
 
     try:
         host = Host(root)
-        running = tokenize_cmdline(host.fs.read('proc/cmdline') or '')
+        running = tokenize_cmdline(host.fs.read('proc/cmdline') or '', strict=False)  # as the kernel read it
         if module.params['trial'] == 'off':
             present, absent, flavour, plan = plan_change(module.params, host, run)
             trial = {'mode': 'off', 'state': 'none'}
