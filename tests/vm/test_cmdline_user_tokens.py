@@ -1,0 +1,169 @@
+"""A user's own kernel arguments survive a change byte for byte, and the booted kernel shows the change (issue #26).
+
+On the QEMU testbed, booted through GRUB on disk: /etc/default/grub is hand-edited first as a real node's often is
+(a quoted value, two console= keys, an init argument after `--`); then the kernel_cmdline and reboot roles run with
+iommu=passthrough and isolated_cpus=1. After their one reboot:
+  - /proc/cmdline holds each user token exactly once, in the form GRUB boots it (grub_create_loader_cmdline wraps a
+    word with a space in double quotes: dyndbg="module igb +p" boots as "dyndbg=module igb +p"); init's argument is
+    still the only thing after `--`, and every new argument is before it;
+  - the kernel's own files show the effect: /sys/devices/system/cpu/isolated and nohz_full are "1", and every IOMMU
+    group's default domain is identity (passthrough);
+  - /etc/default/grub is byte for byte what the user wrote (the change lives in the drop-in).
+A second run changes nothing and does not reboot. About 4 minutes under TCG (one boot, one reboot, two runs).
+Logs (JSON callback): tests/output/cmdline-user-tokens-<run>.json.
+"""
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+import testbed
+
+pytestmark = pytest.mark.vm
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(REPO, ".build", "collections"))
+from ansible_collections.dataplane.node.plugins.module_utils._parse import (  # noqa: E402
+    grub_boot_form, split_init, tokenize_cmdline)
+
+PLAYBOOK = os.path.join(REPO, "tests", "vm", "playbooks", "cmdline_trial.yml")
+OUTPUT = os.path.join(REPO, "tests", "output")
+REASON = testbed.preflight()
+RUN_TIMEOUT = 600
+# As a user writes it: single-quoted, so the double quotes are part of the value grub-mkconfig sources.
+USER_LINE = "GRUB_CMDLINE_LINUX='console=tty0 dyndbg=\"module igb +p\" console=ttyS0,115200 -- dataplane_initarg'"
+USER_KERNEL_TOKENS = ["console=tty0", 'dyndbg="module igb +p"', "console=ttyS0,115200"]
+USER_INIT_TOKENS = ["dataplane_initarg"]
+NEW_TOKENS = ["intel_iommu=on", "iommu=pt", "isolcpus=1", "nohz_full=1", "rcu_nocbs=1"]
+EXTRA = {"kernel_cmdline_iommu": "passthrough", "kernel_cmdline_isolated_cpus": "1"}
+
+
+@pytest.fixture(scope="module")
+def bed(tmp_path_factory):
+    if REASON:
+        pytest.skip(REASON)
+    state = tmp_path_factory.mktemp("vms")
+    bed = testbed.Testbed(state)
+    name = "usertokens"
+    try:
+        vm = bed.up(name)
+        yield bed, vm, state
+    finally:
+        bed.down(name, graceful_timeout=0)
+
+
+def sh(vm, script):
+    return vm.ssh("sh", "-c", script, timeout=60).stdout.strip()
+
+
+def run_roles(bed_info, run, extra):
+    _bed, vm, state = bed_info
+    inventory = os.path.join(str(state), "inventory-%s.json" % run)
+    with open(inventory, "w") as handle:
+        json.dump({"all": {"hosts": {vm.name: {
+            "ansible_host": vm.address, "ansible_port": vm.port, "ansible_user": vm.user,
+            "ansible_ssh_private_key_file": vm.identity_file,
+            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
+                                       "-o ServerAliveInterval=15 -o ServerAliveCountMax=4",
+            "ansible_python_interpreter": "/usr/bin/python3",
+        }}}}, handle)
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"), ANSIBLE_HOST_KEY_CHECKING="0",
+               ANSIBLE_INJECT_FACT_VARS="False", ANSIBLE_TIMEOUT="30",
+               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
+    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
+    start = time.monotonic()
+    proc = subprocess.run([playbook, "-i", inventory, PLAYBOOK, "-e", json.dumps(extra)], env=env, cwd=REPO,
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
+    elapsed = time.monotonic() - start
+    os.makedirs(OUTPUT, exist_ok=True)
+    log = os.path.join(OUTPUT, "cmdline-user-tokens-%s.json" % run)
+    with open(log, "w") as handle:
+        handle.write(proc.stdout + proc.stderr)
+    try:
+        report = json.loads(proc.stdout)
+    except ValueError:
+        pytest.fail("ansible-playbook (%s) printed no JSON (rc=%d); log: %s\n%s" % (
+            run, proc.returncode, log, proc.stderr[-3000:]))
+    print("%s: rc=%d in %.0f s" % (run, proc.returncode, elapsed))
+    return proc.returncode, report, log
+
+
+def results(report, vm_name):
+    out = []
+    for play in report["plays"]:
+        for task in play["tasks"]:
+            res = task["hosts"].get(vm_name)
+            if res is not None:
+                out.append((task["task"]["name"].split(" : ")[-1], res))
+    return out
+
+
+def reboots(report, vm_name):
+    return sum(1 for name, res in results(report, vm_name) if name.startswith("Reboot") and res.get("rebooted"))
+
+
+def module_result(report, vm_name):
+    found = [res for name, res in results(report, vm_name) if name == "Configure the kernel command line through the "
+                                                                          "boot loader"]
+    assert found, "the kernel_cmdline task did not run"
+    return found[0]
+
+
+def sha(vm, path):
+    return hashlib.sha256(vm.ssh("cat", path, timeout=60).stdout.encode()).hexdigest()
+
+
+def test_user_tokens_survive_and_the_kernel_shows_the_change(bed):
+    _bed, vm, _state = bed
+    # The hand edit: replace the image's GRUB_CMDLINE_LINUX line and boot nothing yet (the roles' one reboot does).
+    sh(vm, "sed -i '/^GRUB_CMDLINE_LINUX=/d' /etc/default/grub && "
+           "printf '%%s\\n' %s >> /etc/default/grub" % shell_word(USER_LINE))
+    user_grub = sha(vm, "/etc/default/grub")
+    sourced = sh(vm, ". /etc/default/grub && printf '%s' \"$GRUB_CMDLINE_LINUX\"")
+    assert tokenize_cmdline(sourced) == USER_KERNEL_TOKENS + ["--"] + USER_INIT_TOKENS
+
+    rc, report, log = run_roles(bed, "first", EXTRA)
+    assert rc == 0, "log: %s" % log
+    assert reboots(report, vm.name) == 1, log
+    first = module_result(report, vm.name)
+    assert first["changed"] and first["missing"] == NEW_TOKENS, log
+
+    booted = vm.ssh("cat", "/proc/cmdline", timeout=60).stdout
+    kernel, init, separator = split_init(tokenize_cmdline(booted, strict=False))
+    assert separator and init == USER_INIT_TOKENS, booted
+    for token in USER_KERNEL_TOKENS:
+        assert kernel.count(grub_boot_form(token)) == 1, (token, booted)
+    assert kernel.count('"dyndbg=module igb +p"') == 1, booted  # GRUB's own rendering, spelled out
+    for token in NEW_TOKENS:
+        assert kernel.count(token) == 1, (token, booted)
+    # The two console= keys keep their order (the last one is /dev/console).
+    assert kernel.index("console=tty0") < kernel.index("console=ttyS0,115200")
+
+    # The effect, from the kernel's own files.
+    assert sh(vm, "cat /sys/devices/system/cpu/isolated") == "1"
+    assert sh(vm, "cat /sys/devices/system/cpu/nohz_full") == "1"
+    types = sh(vm, "cat /sys/kernel/iommu_groups/*/type | sort -u")
+    assert types == "identity", types
+    assert sh(vm, "ls /sys/class/iommu") == "dmar0"
+    # The user's file is untouched; sourcing our drop-in after it gives the user's tokens back unchanged.
+    assert sha(vm, "/etc/default/grub") == user_grub
+    sourced = sh(vm, ". /etc/default/grub && . /etc/default/grub.d/99-dataplane-node.cfg && "
+                     "printf '%s' \"$GRUB_CMDLINE_LINUX\"")
+    assert tokenize_cmdline(sourced) == USER_KERNEL_TOKENS + NEW_TOKENS + ["--"] + USER_INIT_TOKENS, sourced
+
+    rc, report, log = run_roles(bed, "second", EXTRA)
+    assert rc == 0, "log: %s" % log
+    assert report["stats"][vm.name]["changed"] == 0, "second run changed something; log: %s" % log
+    assert reboots(report, vm.name) == 0, log
+    second = module_result(report, vm.name)
+    assert second["missing"] == [] and second["unexpected"] == [] and not second["reboot_required"]
+
+
+def shell_word(text):
+    """One sh word holding `text` exactly (single quotes, each ' as '\\'')."""
+    return "'%s'" % text.replace("'", "'\\''")
