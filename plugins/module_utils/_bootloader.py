@@ -60,13 +60,14 @@ class BootLoaderError(Exception):
 class Plan:
     """What a change does: files (rel path -> new text, None = remove) then commands, in order."""
 
-    def __init__(self, before, after, files=None, commands=None, notes=None, modes=None):
+    def __init__(self, before, after, files=None, commands=None, notes=None, modes=None, warnings=None):
         self.before = before
         self.after = after
         self.files = files or {}
         self.modes = modes or {}
         self.commands = commands or []
         self.notes = notes or []
+        self.warnings = warnings or []  # lint findings about the planned line (see _kernel_args.lint)
 
     @property
     def changed(self):
@@ -80,7 +81,8 @@ class Plan:
         commands += [c for c in other.commands if c not in commands]
         modes = dict(self.modes)
         modes.update(other.modes)
-        return Plan(self.before, self.after, files, commands, self.notes + other.notes, modes)
+        return Plan(self.before, self.after, files, commands, self.notes + other.notes, modes,
+                    self.warnings + [w for w in other.warnings if w not in self.warnings])
 
 
 def flavour_for(loader, fs, run, firmware):

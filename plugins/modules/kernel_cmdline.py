@@ -256,6 +256,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._module import (
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import (
     ArgError,
+    lint,
     render,
     running_difference,
     validate,
@@ -272,7 +273,17 @@ def host_limits(host):
         'numa': host.numa(),
         'hugepage_sizes_kb': host.hugepage_sizes_kb(),
         'kernel_version': boot['kernel_version'],
+        'iommu_vendor': iommu_kind(host),
     }
+
+
+def host_arch(host):
+    """The machine the kernel runs on: /proc/sys/kernel/arch where the kernel has it, else x86_64 when
+    /proc/cpuinfo names an x86 vendor; None (no size check) otherwise."""
+    arch = host.fs.read_value('proc/sys/kernel/arch')
+    if arch:
+        return arch
+    return 'x86_64' if host.cpus()['vendor'] in ('intel', 'amd') else None
 
 
 def iommu_kind(host):
@@ -299,7 +310,13 @@ def plan_change(params, host, run):
     present, absent = render(spec, iommu_kind(host))
     validate(present, absent, host_limits(host))
     flavour = flavour_of(params, host, run)
-    return present, absent, flavour, flavour.plan(present, absent)
+    plan = flavour.plan(present, absent)
+    running = tokenize_cmdline(host.fs.read('proc/cmdline') or '', strict=False)
+    errors, warnings = lint(plan.after, running, spec, host_arch(host), host.cpus()['online'])
+    if errors:
+        raise ArgError(errors)
+    plan.warnings = warnings
+    return present, absent, flavour, plan
 
 
 def flavour_of(params, host, run):
@@ -349,7 +366,7 @@ def plan_trial(params, host, run, running, boot_seconds=None):
         # Booted into the trial already (a run interrupted after the trial reboot): keep it staged for commit.
         state = parse_state(host.fs.read(STATE_FILE)) or {}
         result.update(state='booted', previous=state.get('previous', []))
-        return present, absent, flavour, Plan(permanent.before, permanent.after), result
+        return present, absent, flavour, Plan(permanent.before, permanent.after, warnings=permanent.warnings), result
     if params['trial_timeout'] is not None and boot_seconds is not None:
         seconds = boot_seconds()
         result['boot_seconds'] = seconds
@@ -361,7 +378,7 @@ def plan_trial(params, host, run, running, boot_seconds=None):
     plan = flavour.trial_plan(present, absent, params['trial_panic'], state)
     result.update(state='staged', args=plan.after, previous=running)
     return present, absent, flavour, Plan(permanent.before, permanent.before, plan.files, plan.commands,
-                                          plan.notes, plan.modes), result
+                                          plan.notes, plan.modes, permanent.warnings), result
 
 
 def main():
@@ -425,7 +442,10 @@ def main():
         files=['/' + f for f in sorted(plan.files)],
         commands=[' '.join(c) for c in plan.commands],
         notes=plan.notes,
+        lint=plan.warnings,
     )
+    for warning in result['lint']:
+        module.warn(warning)
     if module._diff:
         # A staged trial leaves the default entry alone: show what the one-time entry boots instead.
         after, header = ((trial['args'], 'one-time boot entry %s' % TRIAL_ID) if trial.get('args')
