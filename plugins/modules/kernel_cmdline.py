@@ -24,6 +24,15 @@ description:
     C(dataplane.node.reboot) role does the one reboot of a run.
   - Files it rewrites are backed up first; if the regeneration command fails they are restored and the task fails
     with the command's output, leaving the previous boot configuration in place.
+  - "Tokens are read as the kernel's C(next_arg()) reads them (double quotes anywhere in a token, repeated keys kept
+    in order) and GRUB values by C(sh)'s quoting rules, and written back shell-quoted: every token the request does not
+    name comes out byte for byte, a quoted value such as C(dyndbg=\"module igb +p\") included."
+  - Everything after a C(--) is init's: never edited, removed or counted as booted. New arguments go before it.
+  - Managed arguments go to C(GRUB_CMDLINE_LINUX), which the normal and the recovery entries read (recovery entries
+    do not read C(GRUB_CMDLINE_LINUX_DEFAULT)); on grubby hosts every entry, the rescue entry included.
+  - "Before writing: a line longer than the architecture's C(COMMAND_LINE_SIZE) (2048 bytes on x86_64 and aarch64) and
+    an IOMMU argument for another vendor than the node's are refused; isolation without matching C(nohz_full)/C(rcu_nocbs)
+    or without C(irqaffinity) is a warning (RV(lint))."
 author:
   - dataplane.node contributors (@dataplane-node)
 extends_documentation_fragment:
@@ -184,7 +193,8 @@ missing:
   elements: str
   returned: always
 unexpected:
-  description: Tokens the booted command line has although they were asked to be absent.
+  description: Tokens the booted command line has although they were asked to be absent (the kernel's part, before
+    C(--), only).
   type: list
   elements: str
   returned: always
@@ -192,6 +202,13 @@ reboot_required:
   description: True when the booted command line differs from what is wanted (RV(missing) or RV(unexpected)).
   type: bool
   returned: always
+lint:
+  description: Warnings about the planned line (also shown as the task's warnings), for example isolation without
+    C(irqaffinity=).
+  type: list
+  elements: str
+  returned: always
+  sample: ['isolcpus=1 without irqaffinity=: device interrupts may still be routed to the isolated CPUs; irqaffinity=0 keeps them on the others']
 files:
   description: Files written or removed (planned, in check mode).
   type: list
