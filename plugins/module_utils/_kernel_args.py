@@ -214,8 +214,8 @@ def lint(after, running, spec, arch, online=None):
                 except ParseError:
                     same = False
                 if not same:
-                    warnings.append('isolcpus=%s without %s=%s: %s' % (format_cpulist(cpus), partner,
-                                                                        format_cpulist(cpus), why))
+                    text = format_cpulist(cpus)
+                    warnings.append('isolcpus=%s without %s=%s: %s' % (text, partner, text, why))
             if 'irqaffinity' not in values:
                 rest = sorted(set(online or []) - set(cpus))
                 warnings.append('isolcpus=%s without irqaffinity=: device interrupts may still be routed to the '

@@ -27,7 +27,7 @@ description:
   - "Tokens are read as the kernel's C(next_arg()) reads them (double quotes anywhere in a token, repeated keys kept
     in order) and GRUB values by C(sh)'s quoting rules, and written back shell-quoted: every token the request does not
     name comes out byte for byte, a quoted value such as C(dyndbg=\"module igb +p\") included."
-  - Everything after a C(--) is init's: never edited, removed or counted as booted. New arguments go before it.
+  - "Everything after a C(--) is init's: never edited, removed or counted as booted. New arguments go before it."
   - Managed arguments go to C(GRUB_CMDLINE_LINUX), which the normal and the recovery entries read (recovery entries
     do not read C(GRUB_CMDLINE_LINUX_DEFAULT)); on grubby hosts every entry, the rescue entry included.
   - "Before writing: a line longer than the architecture's C(COMMAND_LINE_SIZE) (2048 bytes on x86_64 and aarch64) and

@@ -108,8 +108,8 @@ def reboots(report, vm_name):
 
 
 def module_result(report, vm_name):
-    found = [res for name, res in results(report, vm_name) if name == "Configure the kernel command line through the "
-                                                                          "boot loader"]
+    task = "Configure the kernel command line through the boot loader"
+    found = [res for name, res in results(report, vm_name) if name == task]
     assert found, "the kernel_cmdline task did not run"
     return found[0]
 
