@@ -98,3 +98,18 @@ def test_effect_facts_come_from_sysfs_and_meminfo(host_root):
     effect = Host(host_root('qemu-igb')).cmdline()['effect']
     assert effect['default_hugepage_kb'] == 2048
     assert set(effect) == {'isolated', 'nohz_full', 'default_hugepage_kb'}
+
+
+def test_facts_name_kernel_arguments_that_went_to_init(tmp_path):
+    # The booted line, as a tree: the fact keeps init's part apart and says what went there by mistake.
+    (tmp_path / 'proc').mkdir()
+    (tmp_path / 'proc' / 'cmdline').write_text(
+        'BOOT_IMAGE=/vmlinuz ro console=ttyS0 "dyndbg=module igb +p" -- dataplane_initarg intel_iommu=on iommu=pt '
+        'isolcpus=1\n')
+    facts = gather(Host(str(tmp_path)), ['cmdline'])
+    assert facts['cmdline']['init_args'] == ['dataplane_initarg', 'intel_iommu=on', 'iommu=pt', 'isolcpus=1']
+    assert facts['cmdline']['params']['dyndbg'] == ['module igb +p']
+    assert 'isolcpus' not in facts['cmdline']['params']
+    assert facts['cmdline']['effect'] == {'isolated': None, 'nohz_full': None, 'default_hugepage_kb': None}
+    assert facts['summary'] == ['kernel arguments after `--` went to init, not the kernel: intel_iommu=on iommu=pt '
+                                'isolcpus=1']
