@@ -109,7 +109,9 @@ ansible_facts:
           returned: always
           sample: [hugepages, numa, iommu, pci, cmdline, boot]
         summary:
-          description: Plain-language findings (no NUMA, IOMMU off, no SR-IOV device, no hugepages, unknown NUMA nodes, kernel arguments booted after C(--) where init got them).
+          description:
+            - Plain-language findings (no NUMA, IOMMU off, no SR-IOV device, no hugepages, unknown NUMA nodes, kernel
+              arguments booted after C(--) where init got them).
           type: list
           elements: str
           returned: always
