@@ -13,15 +13,13 @@ A second run changes nothing and does not reboot. About 4 minutes under TCG (one
 Logs (JSON callback): tests/output/cmdline-user-tokens-<run>.json.
 """
 import hashlib
-import json
 import os
-import subprocess
 import sys
-import time
 
 import pytest
 
 import testbed
+from roles_run import reboots, results, run_playbook
 
 pytestmark = pytest.mark.vm
 
@@ -31,7 +29,6 @@ from ansible_collections.dataplane.node.plugins.module_utils._parse import (  # 
     grub_boot_form, split_init, tokenize_cmdline)
 
 PLAYBOOK = os.path.join(REPO, "tests", "vm", "playbooks", "cmdline_trial.yml")
-OUTPUT = os.path.join(REPO, "tests", "output")
 REASON = testbed.preflight()
 RUN_TIMEOUT = 600
 # As a user writes it: single-quoted, so the double quotes are part of the value grub-mkconfig sources.
@@ -62,49 +59,7 @@ def sh(vm, script):
 
 def run_roles(bed_info, run, extra):
     _bed, vm, state = bed_info
-    inventory = os.path.join(str(state), "inventory-%s.json" % run)
-    with open(inventory, "w") as handle:
-        json.dump({"all": {"hosts": {vm.name: {
-            "ansible_host": vm.address, "ansible_port": vm.port, "ansible_user": vm.user,
-            "ansible_ssh_private_key_file": vm.identity_file,
-            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-                                       "-o ServerAliveInterval=15 -o ServerAliveCountMax=4",
-            "ansible_python_interpreter": "/usr/bin/python3",
-        }}}}, handle)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"), ANSIBLE_HOST_KEY_CHECKING="0",
-               ANSIBLE_INJECT_FACT_VARS="False", ANSIBLE_TIMEOUT="30",
-               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    start = time.monotonic()
-    proc = subprocess.run([playbook, "-i", inventory, PLAYBOOK, "-e", json.dumps(extra)], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
-    elapsed = time.monotonic() - start
-    os.makedirs(OUTPUT, exist_ok=True)
-    log = os.path.join(OUTPUT, "cmdline-user-tokens-%s.json" % run)
-    with open(log, "w") as handle:
-        handle.write(proc.stdout + proc.stderr)
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail("ansible-playbook (%s) printed no JSON (rc=%d); log: %s\n%s" % (
-            run, proc.returncode, log, proc.stderr[-3000:]))
-    print("%s: rc=%d in %.0f s" % (run, proc.returncode, elapsed))
-    return proc.returncode, report, log
-
-
-def results(report, vm_name):
-    out = []
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            res = task["hosts"].get(vm_name)
-            if res is not None:
-                out.append((task["task"]["name"].split(" : ")[-1], res))
-    return out
-
-
-def reboots(report, vm_name):
-    return sum(1 for name, res in results(report, vm_name) if name.startswith("Reboot") and res.get("rebooted"))
+    return run_playbook(vm, state, PLAYBOOK, extra, "cmdline-user-tokens-%s" % run, RUN_TIMEOUT)
 
 
 def module_result(report, vm_name):
