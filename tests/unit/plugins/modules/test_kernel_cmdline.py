@@ -249,3 +249,13 @@ def test_a_line_longer_than_command_line_size_is_refused(run_module, ubuntu_root
     assert code == 1
     assert result['msg'].startswith('invalid kernel arguments, nothing changed: the kernel command line would be ')
     assert 'more than the 2047 this x86_64 kernel keeps (COMMAND_LINE_SIZE 2048)' in result['msg']
+
+
+def test_a_line_already_too_long_is_reported_not_refused_when_nothing_changes(run_module, ubuntu_root):
+    padding = ' '.join('dataplane_pad%d=%s' % (i, 'x' * 100) for i in range(20))
+    with open(os.path.join(ubuntu_root, 'etc/default/grub'), 'a') as handle:
+        handle.write('GRUB_CMDLINE_LINUX="%s"\n' % padding)
+    code, result = run_module(kernel_cmdline, {'root': ubuntu_root, '_ansible_check_mode': True})
+    assert code == 0, result
+    assert result['changed'] is False
+    assert result['lint'][0].startswith('the kernel command line would be ')
