@@ -18,7 +18,7 @@ def cmdline_difference(cmdline, wanted):
     if not isinstance(wanted, dict):
         raise AnsibleFilterError('cmdline_difference expects wanted as {present: [...], absent: [...]}')
     try:
-        tokens = tokenize_cmdline(str(cmdline or ''))
+        tokens = tokenize_cmdline(str(cmdline or ''), strict=False)
     except ParseError as exc:
         raise AnsibleFilterError('cannot read the kernel command line: %s' % exc)
     missing, unexpected = running_difference(tokens, list(wanted.get('present') or []),

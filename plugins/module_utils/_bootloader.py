@@ -26,6 +26,8 @@ from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import
 from ansible_collections.dataplane.node.plugins.module_utils._parse import (
     parse_mounts,
     parse_shell_assignments,
+    shell_quote,
+    split_init,
     tokenize_cmdline,
 )
 from ansible_collections.dataplane.node.plugins.module_utils._trial_boot import (
@@ -58,13 +60,14 @@ class BootLoaderError(Exception):
 class Plan:
     """What a change does: files (rel path -> new text, None = remove) then commands, in order."""
 
-    def __init__(self, before, after, files=None, commands=None, notes=None, modes=None):
+    def __init__(self, before, after, files=None, commands=None, notes=None, modes=None, warnings=None):
         self.before = before
         self.after = after
         self.files = files or {}
         self.modes = modes or {}
         self.commands = commands or []
         self.notes = notes or []
+        self.warnings = warnings or []  # lint findings about the planned line (see _kernel_args.lint)
 
     @property
     def changed(self):
@@ -78,7 +81,8 @@ class Plan:
         commands += [c for c in other.commands if c not in commands]
         modes = dict(self.modes)
         modes.update(other.modes)
-        return Plan(self.before, self.after, files, commands, self.notes + other.notes, modes)
+        return Plan(self.before, self.after, files, commands, self.notes + other.notes, modes,
+                    self.warnings + [w for w in other.warnings if w not in self.warnings])
 
 
 def flavour_for(loader, fs, run, firmware):
@@ -93,8 +97,9 @@ def flavour_for(loader, fs, run, firmware):
 
 
 def set_assignment(text, name, value):
-    """Replace the last `name=...` line of a shell config (or append one), value double-quoted."""
-    line = '%s="%s"' % (name, value)
+    """Replace the last `name=...` line of a shell config (or append one), value double-quoted so that
+    sourcing the file gives `value` back byte for byte (quotes, backslashes, $ escaped)."""
+    line = '%s=%s' % (name, shell_quote(value))
     lines = text.splitlines()
     for index in range(len(lines) - 1, -1, -1):
         if re.match(r'^\s*(export\s+)?%s=' % re.escape(name), lines[index]):
@@ -117,9 +122,14 @@ class _GrubDefaultFile:
 
     def _edit_variables(self, values, present, absent):
         """New (linux, default) values: managed tokens go to GRUB_CMDLINE_LINUX (every entry);
-        any token of a managed key is removed from GRUB_CMDLINE_LINUX_DEFAULT so ours is final."""
+        any token of a managed key is removed from GRUB_CMDLINE_LINUX_DEFAULT so ours is final.
+
+        grub-mkconfig joins them as "$GRUB_CMDLINE_LINUX $GRUB_CMDLINE_LINUX_DEFAULT": after a `--` in
+        GRUB_CMDLINE_LINUX, all of GRUB_CMDLINE_LINUX_DEFAULT is init's, and is left alone."""
         linux = tokenize_cmdline(values.get('GRUB_CMDLINE_LINUX', ''))
         default = tokenize_cmdline(values.get('GRUB_CMDLINE_LINUX_DEFAULT', ''))
+        if split_init(linux)[2]:
+            return ' '.join(edit(linux, present, absent)), ' '.join(default)
         managed_keys = set(key_of(t) for t in present)
         if any(key_of(t) in HUGEPAGE_KEYS for t in present):
             managed_keys.update(HUGEPAGE_KEYS)
@@ -234,9 +244,9 @@ class DebianGrub(_GrubDefaultFile):
         base = self._sourced_values(include_ours=False)
         linux, default = self._edit_variables(base, present, absent)
         after = tokenize_cmdline(linux) + tokenize_cmdline(default)
-        text = DROPIN_HEADER + 'GRUB_CMDLINE_LINUX="%s"\n' % linux
+        text = DROPIN_HEADER + 'GRUB_CMDLINE_LINUX=%s\n' % shell_quote(linux)
         if default != ' '.join(tokenize_cmdline(base['GRUB_CMDLINE_LINUX_DEFAULT'])):
-            text += 'GRUB_CMDLINE_LINUX_DEFAULT="%s"\n' % default
+            text += 'GRUB_CMDLINE_LINUX_DEFAULT=%s\n' % shell_quote(default)
         if after == tokenize_cmdline(base['GRUB_CMDLINE_LINUX']) + tokenize_cmdline(base['GRUB_CMDLINE_LINUX_DEFAULT']):
             # Nothing managed differs from the host's own settings: no drop-in needed.
             text = None
@@ -374,6 +384,12 @@ class GrubBls(_GrubDefaultFile):
         commands = []
         removed = [t for t in before if t not in after]
         added = [t for t in after if t not in before]
+        init, separator = split_init(before)[1:]
+        if added and separator:
+            # grubby appends --args at the end, after `--` (init's part): take init's part off and put it back
+            # after the new kernel arguments.
+            removed = removed + ['--'] + init
+            added = added + ['--'] + init
         if removed:
             commands.append(['grubby', '--update-kernel=ALL', '--remove-args=' + ' '.join(removed)])
         if added:

@@ -11,6 +11,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 SUBSETS = ('hugepages', 'numa', 'iommu', 'pci', 'cmdline', 'boot', 'kubelet')
+# Kernel parameters this collection manages: seen after `--`, they went to init and did nothing.
+_KERNEL_KEYS = ('intel_iommu', 'amd_iommu', 'iommu', 'iommu.passthrough', 'isolcpus', 'nohz_full', 'rcu_nocbs',
+                'irqaffinity', 'default_hugepagesz', 'hugepagesz', 'hugepages')
 
 
 class SubsetError(ValueError):
@@ -85,6 +88,11 @@ def summarize(facts):
             notes.append('no hugepage support in this kernel (no /sys/kernel/mm/hugepages)')
         elif not any(p['nr'] for p in hugepages['pools'].values()):
             notes.append('no hugepages allocated')
+    cmdline = facts.get('cmdline')
+    if cmdline is not None:
+        stray = [t for t in cmdline.get('init_args') or [] if t.partition('=')[0].replace('-', '_') in _KERNEL_KEYS]
+        if stray:
+            notes.append('kernel arguments after `--` went to init, not the kernel: %s' % ' '.join(stray))
     pci = facts.get('pci')
     if pci is not None:
         if not pci['sriov_pfs']:

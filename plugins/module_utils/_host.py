@@ -181,16 +181,20 @@ class Host:
 
     @_cached
     def cmdline(self):
-        """/proc/cmdline parsed (see _parse.parse_cmdline), plus the hugepage pools it asks for."""
+        """/proc/cmdline parsed (see _parse.parse_cmdline) as the kernel read it: `args` are the kernel's,
+        `init_args` what followed `--` (init's argv). `effect`: what the kernel made of the arguments
+        where it says so itself (isolated and nohz_full CPUs, the default hugepage size)."""
         raw = self.fs.read('proc/cmdline')
         if raw is None:
-            return {'available': False, 'raw': None, 'args': [], 'init_args': [], 'params': {}}
-        try:
-            parsed = parse_cmdline(raw)
-        except ParseError as exc:
-            return {'available': True, 'raw': raw.strip(), 'args': [], 'init_args': [], 'params': {},
-                    'error': str(exc)}
+            return {'available': False, 'raw': None, 'args': [], 'init_args': [], 'params': {}, 'effect': {}}
+        parsed = parse_cmdline(raw, strict=False)
         parsed['available'] = True
+        parsed['effect'] = {
+            'isolated': _cpulist_file(self.fs.read('%s/isolated' % _CPU_DIR)),
+            # Missing without CONFIG_NO_HZ_FULL: nohz_full= is then ignored.
+            'nohz_full': _cpulist_file(self.fs.read('%s/nohz_full' % _CPU_DIR)),
+            'default_hugepage_kb': parse_keyed_kb(self.fs.read('proc/meminfo')).get('Hugepagesize'),
+        }
         return parsed
 
     def cmdline_value(self, key, default=None):
@@ -564,6 +568,11 @@ def _safe_cpulist(text):
         return parse_cpulist(text)
     except ParseError:
         return None
+
+
+def _cpulist_file(text):
+    """A sysfs cpulist file: None when the file is missing (the kernel lacks the feature)."""
+    return None if text is None else _safe_cpulist(text)
 
 
 def _pci_kind(pci_class):

@@ -18,13 +18,17 @@ from ansible_collections.dataplane.node.plugins.module_utils._parse import (
     ParseError,
     format_cpulist,
     format_size_kb,
+    grub_boot_form,
     normalize_key,
     parse_boot_hugepages,
     parse_cmdline,
     parse_cpulist,
     parse_isolcpus,
     parse_size_kb,
+    join_init,
+    kernel_tokens,
     split_arg,
+    split_init,
 )
 
 # Whole tokens only: no whitespace, quotes or shell metacharacters can reach a boot loader config.
@@ -36,6 +40,12 @@ IOMMU_MODES = ('on', 'passthrough', 'off')
 # Keep this share of a node's memory out of boot-time hugepages: the kernel itself must boot in it.
 HUGEPAGE_MEMORY_LIMIT = 0.9
 PER_NODE_HUGEPAGES_KERNEL = (5, 16)
+# The kernel keeps COMMAND_LINE_SIZE - 1 bytes of the line and silently drops the rest (x86 and arm64: 2048,
+# arch/*/include/asm/setup.h). Architectures not listed are not checked.
+COMMAND_LINE_SIZE = {'x86_64': 2048, 'i686': 2048, 'aarch64': 2048}
+IOMMU_VENDOR_KEYS = {'intel_iommu': 'intel', 'amd_iommu': 'amd'}
+# Added by the boot loader in front of the configured arguments, and counted by the kernel like them.
+LOADER_KEYS = ('BOOT_IMAGE', 'root', 'ro', 'rw')
 
 
 class ArgError(ValueError):
@@ -146,10 +156,72 @@ def validate(present, absent, host=None):
                 problems.append('%s is asked to be both present and absent' % entry)
         elif entry in seen or (entry in HUGEPAGE_KEYS and any(key_of(t) == entry for t in present)):
             problems.append('%s is asked to be both present and absent' % entry)
+    problems.extend(_validate_iommu_vendor(present, (host or {}).get('iommu_vendor')))
     problems.extend(_validate_hugepages(present, host))
     problems.extend(_validate_cpus(present, host))
     if problems:
         raise ArgError(problems)
+
+
+def _validate_iommu_vendor(present, vendor):
+    """amd_iommu= on an Intel node (or intel_iommu= on AMD) is ignored by the kernel: the IOMMU the request
+    means would not change."""
+    if vendor not in ('intel', 'amd'):
+        return []
+    problems = []
+    for token in present:
+        wanted = IOMMU_VENDOR_KEYS.get(key_of(token))
+        if wanted and wanted != vendor:
+            problems.append('%s is for %s IOMMUs but this node has an %s one (from its DMAR/IVRS table or CPU '
+                            'vendor): the kernel would ignore it' % (token, wanted.upper() if wanted == 'amd' else
+                                                                     'Intel', 'AMD' if vendor == 'amd' else 'Intel'))
+    return problems
+
+
+def boot_line_length(after, running):
+    """Bytes of the command line the kernel would get: what the boot loader adds in front (BOOT_IMAGE=, root=,
+    ro, as on the booted line) and the configured tokens as GRUB renders them (quoted and escaped)."""
+    loader = [t for t in kernel_tokens(running) if key_of(t) in LOADER_KEYS and t not in after]
+    return len(' '.join(loader + [grub_boot_form(t) for t in after]))
+
+
+def lint(after, running, spec, arch, online=None):
+    """(errors, warnings) about the whole planned line, before anything is written.
+
+    errors: the line is longer than the architecture's COMMAND_LINE_SIZE (the kernel would cut it).
+    warnings: isolcpus without its partners when the request asks for isolation (nohz_full, rcu_nocbs with the
+    same CPUs; irqaffinity keeping device interrupts on the other CPUs).
+    """
+    errors = []
+    warnings = []
+    size = COMMAND_LINE_SIZE.get(arch or '')
+    if size:
+        length = boot_line_length(after, running)
+        if length > size - 1:
+            errors.append('the kernel command line would be %d bytes, more than the %d this %s kernel keeps '
+                          '(COMMAND_LINE_SIZE %d): it would drop the end silently' % (length, size - 1, arch, size))
+    isolated = spec.get('isolated_cpus')
+    if isolated is not None and str(isolated).strip():
+        kernel = kernel_tokens(after)
+        cpus = parse_cpulist(str(isolated))
+        values = dict((key_of(t), split_arg(t)[1]) for t in kernel)
+        if 'isolcpus' in values:
+            for partner, why in (('nohz_full', 'the scheduler tick still interrupts them'),
+                                 ('rcu_nocbs', 'RCU callbacks still run on them')):
+                value = values.get(partner)
+                try:
+                    same = value is not None and parse_cpulist(value) == cpus
+                except ParseError:
+                    same = False
+                if not same:
+                    text = format_cpulist(cpus)
+                    warnings.append('isolcpus=%s without %s=%s: %s' % (text, partner, text, why))
+            if 'irqaffinity' not in values:
+                rest = sorted(set(online or []) - set(cpus))
+                warnings.append('isolcpus=%s without irqaffinity=: device interrupts may still be routed to the '
+                                'isolated CPUs%s' % (format_cpulist(cpus), (
+                                    '; irqaffinity=%s keeps them on the others' % format_cpulist(rest)) if rest else ''))
+    return errors, warnings
 
 
 def _validate_hugepages(present, host):
@@ -251,7 +323,10 @@ def _human_kb(kb):
 # ---------------------------------------------------------------- editing
 
 def edit(current, present, absent):
-    """Apply present/absent to a token list, whole token by whole token.
+    """Apply present/absent to a token list, whole token by whole token, before its `--`.
+
+    Tokens after a `--` are init's arguments: kept as they are and never matched; new kernel
+    arguments go before the `--`. Every token the request does not name is kept byte for byte.
 
     - key=value replaces every earlier value of that key, at the first one's place;
     - a bare flag is added once;
@@ -259,6 +334,7 @@ def edit(current, present, absent):
       replaced by the new one (hugepagesz=1G hugepages=16 stay together and in order);
     - an absent 'key' removes every token of that key, an absent 'key=value' only that token.
     """
+    current, init, separator = split_init(current)
     absent_tokens = set(a for a in absent if '=' in a)
     absent_keys = set(normalize_key(a) for a in absent if '=' not in a)
     hp_block = [t for t in present if key_of(t) in HUGEPAGE_KEYS]
@@ -288,11 +364,13 @@ def edit(current, present, absent):
                 placed_block = True
         elif token not in out:
             out.append(token)
-    return out
+    return join_init(out, init, separator)
 
 
 def running_difference(running, present, absent):
-    """Compare the booted command line with what is wanted: (missing, unexpected) token lists."""
+    """Compare the booted command line with what is wanted: (missing, unexpected) token lists.
+    Only the kernel's part counts: a token after `--` went to init and does not count as booted."""
+    running = kernel_tokens(running)
     running_set = set(running)
     running_keys = set(key_of(t) for t in running)
     missing = [t for t in present if t not in running_set]

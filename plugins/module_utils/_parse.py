@@ -157,45 +157,184 @@ def hugepage_dirname(size_kb):
 
 # ---------------------------------------------------------------- kernel command lines
 
-def tokenize_cmdline(text):
-    """Split a kernel command line into tokens the way the kernel's next_arg() does.
+_KERNEL_SPACE = ' \t\n\v\f\r'
+INIT_SEPARATOR = '--'
 
-    Whitespace separates tokens except inside double quotes; quotes may open at
-    the start of the token or right after '=' (param="a b"). The quotes stay in
-    the token so that joining tokens with spaces gives back the same line.
+
+def tokenize_cmdline(text, strict=True):
+    """Split a kernel command line into tokens the way the kernel's next_arg() (lib/cmdline.c) does.
+
+    Whitespace separates tokens except inside double quotes; a quote toggles quoting wherever it
+    stands in the token ("a=b c", a="b c", a=b" "c). The quotes stay in the token so that joining
+    tokens with spaces gives back the same line, byte for byte per token.
+    strict: an unbalanced quote is an error (a configuration we would write); without it the rest
+    of the line is one last token, as the kernel reads it.
     """
     tokens = []
     current = []
     in_quote = False
-    for char in (text or '').strip():
+    for char in (text or '').strip(_KERNEL_SPACE):
         if char == '"':
             in_quote = not in_quote
-        if char.isspace() and not in_quote:
+        if char in _KERNEL_SPACE and not in_quote:
             if current:
                 tokens.append(''.join(current))
                 current = []
             continue
         current.append(char)
-    if in_quote:
+    if in_quote and strict:
         raise ParseError('unbalanced double quote in kernel command line %r' % text)
     if current:
         tokens.append(''.join(current))
     return tokens
 
 
-def split_arg(token):
-    """'key=value' -> ('key', 'value'); a bare flag 'quiet' -> ('quiet', None).
+def split_init(tokens):
+    """(kernel tokens, init tokens, separator seen): the kernel's parse_args() stops at the first bare
+    `--`; what follows is init's argv, never a kernel parameter."""
+    tokens = list(tokens)
+    if INIT_SEPARATOR in tokens:
+        index = tokens.index(INIT_SEPARATOR)
+        return tokens[:index], tokens[index + 1:], True
+    return tokens, [], False
 
-    Only the first '=' separates (root=UUID=... keeps its value). Surrounding
-    double quotes are removed from the value, as the kernel does.
+
+def join_init(kernel, init, separator):
+    return list(kernel) + ([INIT_SEPARATOR] + list(init) if separator else [])
+
+
+def kernel_tokens(tokens):
+    return split_init(tokens)[0]
+
+
+# What `sh` treats specially inside double quotes: escaped so that sourcing gives the value back.
+_SH_DOUBLE_QUOTE_SPECIAL = re.compile(r'([\\"$`])')
+
+
+def shell_quote(value):
+    """A value as a double-quoted sh word: `. file` (grub-mkconfig sources /etc/default/grub) yields
+    `value` again, quotes and backslashes included (dyndbg="a b" -> "dyndbg=\\"a b\\"")."""
+    return '"%s"' % _SH_DOUBLE_QUOTE_SPECIAL.sub(r'\\\1', value)
+
+
+def shell_unquote(raw):
+    """The value of one sh assignment word (`"..."`, `'...'`, bare, or several glued together), as
+    sourcing the file gives it; None when it needs the shell (unquoted `$`, backquote, unclosed quote).
+    A trailing ` # comment` after the word is dropped, as sh does."""
+    out = []
+    i = 0
+    n = len(raw)
+    while i < n:
+        char = raw[i]
+        if char in ' \t':
+            rest = raw[i:].strip()
+            return ''.join(out) if not rest or rest.startswith('#') or rest == ';' else None
+        if char == "'":
+            end = raw.find("'", i + 1)
+            if end < 0:
+                return None
+            out.append(raw[i + 1:end])
+            i = end + 1
+        elif char == '"':
+            i += 1
+            while i < n and raw[i] != '"':
+                if raw[i] == '\\' and i + 1 < n and raw[i + 1] in '\\"$`\n':
+                    out.append(raw[i + 1])
+                    i += 2
+                    continue
+                if raw[i] in '$`':
+                    return None
+                out.append(raw[i])
+                i += 1
+            if i >= n:
+                return None
+            i += 1
+        elif char == '\\' and i + 1 < n:
+            out.append(raw[i + 1])
+            i += 2
+        elif char in '$`':
+            return None
+        elif char == ';':
+            return ''.join(out) if not raw[i + 1:].strip() else None
+        else:
+            out.append(char)
+            i += 1
+    return ''.join(out)
+
+
+def split_grub_words(text):
+    """Words of a grub.cfg command line (GRUB script: '...', "..." and backslash quote), each kept
+    raw so that writing them back gives the same bytes."""
+    words = []
+    current = []
+    quote = None
+    i = 0
+    text = text or ''
+    while i < len(text):
+        char = text[i]
+        if quote is None and char in ' \t':
+            if current:
+                words.append(''.join(current))
+                current = []
+            i += 1
+            continue
+        if char == '\\' and quote != "'" and i + 1 < len(text):
+            current.append(text[i:i + 2])
+            i += 2
+            continue
+        if char in '"\'' and quote in (None, char):
+            quote = None if quote else char
+        current.append(char)
+        i += 1
+    if quote:
+        raise ParseError('unbalanced %s quote in GRUB command %r' % (quote, text))
+    if current:
+        words.append(''.join(current))
+    return words
+
+
+def grub_boot_form(word):
+    """What GRUB passes to the kernel for one grub.cfg word (grub_create_loader_cmdline): quotes and
+    escapes resolved, then the argument wrapped in double quotes if it holds a space, with \\ ' "
+    escaped by a backslash. dyndbg="module igb +p" boots as "dyndbg=module igb +p"."""
+    value = []
+    quote = None
+    i = 0
+    while i < len(word):
+        char = word[i]
+        if char == '\\' and quote != "'" and i + 1 < len(word):
+            value.append(word[i + 1])
+            i += 2
+            continue
+        if char in '"\'' and quote in (None, char):
+            quote = None if quote else char
+        else:
+            value.append(char)
+        i += 1
+    plain = ''.join(value)
+    escaped = re.sub(r'([\\\'"])', r'\\\1', plain)
+    return '"%s"' % escaped if ' ' in plain else escaped
+
+
+def split_arg(token):
+    """'key=value' -> ('key', 'value'); a bare flag 'quiet' -> ('quiet', None), as next_arg() reads them.
+
+    The first '=' separates (root=UUID=... keeps its value). A token that opens with a quote loses it
+    and its closing quote ("a=b c" -> a, 'b c'); a value that opens with one loses it and a closing
+    one (a="b c" -> a, 'b c'); quotes elsewhere stay in the value, as the kernel leaves them.
     """
-    key, sep, value = token.partition('=')
-    if token.startswith('"') and token.endswith('"') and len(token) > 1:
-        key, sep, value = token[1:-1].partition('=')
+    quoted = token.startswith('"')
+    body = token[1:] if quoted else token
+    key, sep, value = body.partition('=')
     if not sep:
+        if quoted and key.endswith('"'):
+            key = key[:-1]
         return key, None
-    if len(value) > 1 and value.startswith('"') and value.endswith('"'):
-        value = value[1:-1]
+    value_quoted = value.startswith('"')
+    if value_quoted:
+        value = value[1:]
+    if (quoted or value_quoted) and value.endswith('"'):
+        value = value[:-1]
     return key, value
 
 
@@ -204,7 +343,7 @@ def normalize_key(key):
     return key.replace('-', '_')
 
 
-def parse_cmdline(text):
+def parse_cmdline(text, strict=True):
     """Parse a kernel command line.
 
     Returns a dict:
@@ -214,11 +353,7 @@ def parse_cmdline(text):
       params: {normalized key: [values in order]}; a bare flag records None. Repeated keys
               (hugepagesz=2M hugepages=512 hugepagesz=1G hugepages=4) keep every value in order.
     """
-    tokens = tokenize_cmdline(text)
-    init_args = []
-    if '--' in tokens:
-        idx = tokens.index('--')
-        tokens, init_args = tokens[:idx], tokens[idx + 1:]
+    tokens, init_args, _separator = split_init(tokenize_cmdline(text, strict))
     args = []
     params = {}
     for token in tokens:
@@ -357,10 +492,11 @@ def parse_os_release(text):
 
 
 def parse_shell_assignments(text):
-    """Variables of a /etc/default/grub style file: KEY="value" lines (the last one wins).
+    """Variables of a /etc/default/grub style file: KEY=value lines (the last one wins), each value as
+    sourcing the file gives it ("..." with its backslash escapes, '...', bare words).
 
-    Not a shell: it reads the plain assignments these files are made of, and
-    leaves out lines it cannot read rather than guessing.
+    Not a shell: a value that needs one (`$(...)`, `$VAR`, a backquote) is kept as written without its
+    outer quotes, so that a caller can see the `$` and refuse to edit it; lines it cannot read are left out.
     """
     values = {}
     for line in (text or '').splitlines():
@@ -368,13 +504,15 @@ def parse_shell_assignments(text):
         if not m:
             continue
         raw = m.group(2).strip()
-        if len(raw) > 1 and raw[0] == raw[-1] and raw[0] in '"\'':
-            raw = raw[1:-1]
-        elif raw.startswith(('"', "'")):
-            continue
-        else:
-            raw = raw.split('#', 1)[0].strip()
-        values[m.group(1)] = raw
+        value = shell_unquote(raw)
+        if value is None:
+            if len(raw) > 1 and raw[0] == raw[-1] and raw[0] in '"\'':
+                value = raw[1:-1]
+            elif raw.startswith(('"', "'")):
+                continue
+            else:
+                value = raw.split('#', 1)[0].strip()
+        values[m.group(1)] = value
     return values
 
 

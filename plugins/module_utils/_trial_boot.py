@@ -20,7 +20,8 @@ import re
 import shlex
 
 from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import edit, key_of
-from ansible_collections.dataplane.node.plugins.module_utils._parse import tokenize_cmdline
+from ansible_collections.dataplane.node.plugins.module_utils._parse import (
+    ParseError, kernel_tokens, split_grub_words)
 
 TRIAL_ID = 'dataplane-node-trial'
 TRIAL_TITLE = 'dataplane.node trial'
@@ -113,11 +114,16 @@ def resolve_default(menu, default, saved_entry=None):
 
 
 def linux_line(entry):
-    """(line index, command, kernel path, args tokens) of an entry's linux line."""
+    """(line index, command, kernel path, args words) of an entry's linux line; the words are GRUB
+    script words kept raw (dyndbg="module igb +p" stays one word, written back as it was)."""
     for index, line in enumerate(entry.body):
         words = line.split(None, 2)
         if words and words[0] in LINUX_COMMANDS and len(words) >= 2:
-            return index, words[0], words[1], tokenize_cmdline(words[2] if len(words) > 2 else '')
+            try:
+                args = split_grub_words(words[2] if len(words) > 2 else '')
+            except ParseError as exc:
+                raise TrialError('cannot read the linux line of boot entry %r: %s' % (entry.title, exc))
+            return index, words[0], words[1], args
     raise TrialError('boot entry %r has no linux line' % entry.title)
 
 
@@ -125,8 +131,8 @@ def trial_args(current, present, absent, panic):
     """The trial entry's arguments: the default entry's, edited like the permanent change, plus
     panic=N so a kernel or initramfs failure reboots by itself into the previous default."""
     args = edit(current, present, absent)
-    if panic and not any(key_of(t) == 'panic' for t in args):
-        args.append('panic=%d' % panic)
+    if panic and not any(key_of(t) == 'panic' for t in kernel_tokens(args)):
+        args = edit(args, ['panic=%d' % panic], [])  # before a `--`: after it, init would get it
     return args
 
 

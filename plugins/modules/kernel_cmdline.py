@@ -24,6 +24,15 @@ description:
     C(dataplane.node.reboot) role does the one reboot of a run.
   - Files it rewrites are backed up first; if the regeneration command fails they are restored and the task fails
     with the command's output, leaving the previous boot configuration in place.
+  - "Tokens are read as the kernel's C(next_arg()) reads them (double quotes anywhere in a token, repeated keys kept
+    in order) and GRUB values by C(sh)'s quoting rules, and written back shell-quoted: every token the request does not
+    name comes out byte for byte, a quoted value such as C(dyndbg=\"module igb +p\") included."
+  - "Everything after a C(--) is init's: never edited, removed or counted as booted. New arguments go before it."
+  - Managed arguments go to C(GRUB_CMDLINE_LINUX), which the normal and the recovery entries read (recovery entries
+    do not read C(GRUB_CMDLINE_LINUX_DEFAULT)); on grubby hosts every entry, the rescue entry included.
+  - "Before writing: a line longer than the architecture's C(COMMAND_LINE_SIZE) (2048 bytes on x86_64 and aarch64) and
+    an IOMMU argument for another vendor than the node's are refused; isolation without matching C(nohz_full)/C(rcu_nocbs)
+    or without C(irqaffinity) is a warning (RV(lint))."
 author:
   - dataplane.node contributors (@dataplane-node)
 extends_documentation_fragment:
@@ -184,7 +193,8 @@ missing:
   elements: str
   returned: always
 unexpected:
-  description: Tokens the booted command line has although they were asked to be absent.
+  description: Tokens the booted command line has although they were asked to be absent (the kernel's part, before
+    C(--), only).
   type: list
   elements: str
   returned: always
@@ -192,6 +202,13 @@ reboot_required:
   description: True when the booted command line differs from what is wanted (RV(missing) or RV(unexpected)).
   type: bool
   returned: always
+lint:
+  description: Warnings about the planned line (also shown as the task's warnings), for example isolation without
+    C(irqaffinity=).
+  type: list
+  elements: str
+  returned: always
+  sample: ['isolcpus=1 without irqaffinity=: device interrupts may still be routed to the isolated CPUs; irqaffinity=0 keeps them on the others']
 files:
   description: Files written or removed (planned, in check mode).
   type: list
@@ -256,6 +273,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._module import (
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import (
     ArgError,
+    lint,
     render,
     running_difference,
     validate,
@@ -272,7 +290,17 @@ def host_limits(host):
         'numa': host.numa(),
         'hugepage_sizes_kb': host.hugepage_sizes_kb(),
         'kernel_version': boot['kernel_version'],
+        'iommu_vendor': iommu_kind(host),
     }
+
+
+def host_arch(host):
+    """The machine the kernel runs on: /proc/sys/kernel/arch where the kernel has it, else x86_64 when
+    /proc/cpuinfo names an x86 vendor; None (no size check) otherwise."""
+    arch = host.fs.read_value('proc/sys/kernel/arch')
+    if arch:
+        return arch
+    return 'x86_64' if host.cpus()['vendor'] in ('intel', 'amd') else None
 
 
 def iommu_kind(host):
@@ -299,7 +327,13 @@ def plan_change(params, host, run):
     present, absent = render(spec, iommu_kind(host))
     validate(present, absent, host_limits(host))
     flavour = flavour_of(params, host, run)
-    return present, absent, flavour, flavour.plan(present, absent)
+    plan = flavour.plan(present, absent)
+    running = tokenize_cmdline(host.fs.read('proc/cmdline') or '', strict=False)
+    errors, warnings = lint(plan.after, running, spec, host_arch(host), host.cpus()['online'])
+    if errors and plan.changed:
+        raise ArgError(errors)
+    plan.warnings = errors + warnings  # a line already too long, unchanged by this request: said, not refused
+    return present, absent, flavour, plan
 
 
 def flavour_of(params, host, run):
@@ -349,7 +383,7 @@ def plan_trial(params, host, run, running, boot_seconds=None):
         # Booted into the trial already (a run interrupted after the trial reboot): keep it staged for commit.
         state = parse_state(host.fs.read(STATE_FILE)) or {}
         result.update(state='booted', previous=state.get('previous', []))
-        return present, absent, flavour, Plan(permanent.before, permanent.after), result
+        return present, absent, flavour, Plan(permanent.before, permanent.after, warnings=permanent.warnings), result
     if params['trial_timeout'] is not None and boot_seconds is not None:
         seconds = boot_seconds()
         result['boot_seconds'] = seconds
@@ -361,7 +395,7 @@ def plan_trial(params, host, run, running, boot_seconds=None):
     plan = flavour.trial_plan(present, absent, params['trial_panic'], state)
     result.update(state='staged', args=plan.after, previous=running)
     return present, absent, flavour, Plan(permanent.before, permanent.before, plan.files, plan.commands,
-                                          plan.notes, plan.modes), result
+                                          plan.notes, plan.modes, permanent.warnings), result
 
 
 def main():
@@ -395,7 +429,7 @@ def main():
 
     try:
         host = Host(root)
-        running = tokenize_cmdline(host.fs.read('proc/cmdline') or '')
+        running = tokenize_cmdline(host.fs.read('proc/cmdline') or '', strict=False)  # as the kernel read it
         if module.params['trial'] == 'off':
             present, absent, flavour, plan = plan_change(module.params, host, run)
             trial = {'mode': 'off', 'state': 'none'}
@@ -425,7 +459,10 @@ def main():
         files=['/' + f for f in sorted(plan.files)],
         commands=[' '.join(c) for c in plan.commands],
         notes=plan.notes,
+        lint=plan.warnings,
     )
+    for warning in result['lint']:
+        module.warn(warning)
     if module._diff:
         # A staged trial leaves the default entry alone: show what the one-time entry boots instead.
         after, header = ((trial['args'], 'one-time boot entry %s' % TRIAL_ID) if trial.get('args')

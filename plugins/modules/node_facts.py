@@ -109,7 +109,9 @@ ansible_facts:
           returned: always
           sample: [hugepages, numa, iommu, pci, cmdline, boot]
         summary:
-          description: Plain-language findings (no NUMA, IOMMU off, no SR-IOV device, no hugepages, unknown NUMA nodes).
+          description:
+            - Plain-language findings (no NUMA, IOMMU off, no SR-IOV device, no hugepages, unknown NUMA nodes, kernel
+              arguments booted after C(--) where init got them).
           type: list
           elements: str
           returned: always
@@ -154,8 +156,13 @@ ansible_facts:
           returned: when pci is gathered
         cmdline:
           description:
-            - C(/proc/cmdline) parsed; C(raw), C(args) (ordered C(key)/C(value) pairs, value null for flags),
-              C(params) (key with dashes as underscores -> every value in order), C(init_args) (after C(--)).
+            - C(/proc/cmdline) parsed as the kernel's C(next_arg()) reads it; C(raw), C(args) (the kernel's arguments,
+              ordered C(key)/C(value) pairs, value null for flags, quotes removed as the kernel removes them),
+              C(params) (key with dashes as underscores -> every value in order), C(init_args) (what follows C(--),
+              init's argv, not kernel parameters, and not in C(args) or C(params)).
+            - C(effect) is what the kernel made of them, from its own files; C(isolated) (CPUs in
+              C(/sys/devices/system/cpu/isolated)), C(nohz_full) (C(/sys/devices/system/cpu/nohz_full), null when the
+              kernel lacks C(CONFIG_NO_HZ_FULL)), C(default_hugepage_kb) (C(Hugepagesize) in C(/proc/meminfo)).
           type: dict
           returned: when cmdline is gathered
         boot:

@@ -9,21 +9,18 @@ One VM, three runs of the kernel_cmdline and reboot roles with kernel_cmdline_tr
 About 8 minutes under TCG. Logs (JSON callback): tests/output/trial-<case>.json.
 """
 import hashlib
-import json
 import os
-import subprocess
 import sys
-import time
 
 import pytest
 
 import testbed
+from roles_run import reboots, results, run_playbook
 
 pytestmark = pytest.mark.vm
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(REPO, "tests", "vm", "playbooks", "cmdline_trial.yml")
-OUTPUT = os.path.join(REPO, "tests", "output")
 REASON = testbed.preflight()
 RUN_TIMEOUT = 900
 BOOT_CONFIG = ["/boot/grub/grub.cfg", "/boot/grub/grubenv", "/etc/default/grub"]
@@ -60,61 +57,16 @@ def boot_state(vm):
 
 def run_roles(bed_info, case, extra):
     bed, vm, state = bed_info
-    inventory = os.path.join(str(state), "inventory-%s.json" % case)
     hook = "%s %s reset %s --state-dir %s" % (
         sys.executable, os.path.join(REPO, "tests", "vm", "testbed.py"), vm.name, state)
-    with open(inventory, "w") as handle:
-        json.dump({"all": {"hosts": {vm.name: {
-            "ansible_host": vm.address, "ansible_port": vm.port, "ansible_user": vm.user,
-            "ansible_ssh_private_key_file": vm.identity_file,
-            # ServerAlive: a session opened just before the guest hung must not wait forever.
-            "ansible_ssh_common_args": "-o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null "
-                                       "-o ServerAliveInterval=5 -o ServerAliveCountMax=4",
-            "ansible_python_interpreter": "/usr/bin/python3",
-            "reboot_power_hook_command": hook,
-        }}}}, handle)
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json", ANSIBLE_FORCE_COLOR="0",
-               ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".build", "collections"), ANSIBLE_HOST_KEY_CHECKING="0",
-               ANSIBLE_INJECT_FACT_VARS="False", ANSIBLE_TIMEOUT="30",
-               PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", ""))
-    playbook = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
-    start = time.monotonic()
-    proc = subprocess.run([playbook, "-i", inventory, PLAYBOOK, "-e", json.dumps(extra)], env=env, cwd=REPO,
-                          capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False)
-    elapsed = time.monotonic() - start
-    os.makedirs(OUTPUT, exist_ok=True)
-    log = os.path.join(OUTPUT, "trial-%s.json" % case)
-    with open(log, "w") as handle:
-        handle.write(proc.stdout + proc.stderr)
-    try:
-        report = json.loads(proc.stdout)
-    except ValueError:
-        pytest.fail("ansible-playbook (%s) printed no JSON (rc=%d); log: %s\n%s" % (
-            case, proc.returncode, log, proc.stderr[-3000:]))
-    print("%s: rc=%d in %.0f s" % (case, proc.returncode, elapsed))
-    return proc.returncode, report, log
-
-
-def results(report, vm_name):
-    """[(task name, result)] for the host, in order."""
-    out = []
-    for play in report["plays"]:
-        for task in play["tasks"]:
-            res = task["hosts"].get(vm_name)
-            if res is not None:
-                out.append((task["task"]["name"].split(" : ")[-1], res))  # without the role's prefix
-    return out
+    return run_playbook(vm, state, PLAYBOOK, extra, "trial-%s" % case, RUN_TIMEOUT,
+                        hostvars={"reboot_power_hook_command": hook}, keepalive=5)
 
 
 def failure(report, vm_name):
     """The message of the host's last failed task (rescued failures come before it)."""
     failed = [res for _name, res in results(report, vm_name) if res.get("failed")]
     return failed[-1].get("msg") if failed else None
-
-
-def reboots(report, vm_name):
-    return sum(1 for name, res in results(report, vm_name)
-               if name.startswith("Reboot") and res.get("rebooted"))
 
 
 def test_b_unbootable_trial_is_reset_by_the_power_hook_and_rolled_back(bed):

@@ -236,3 +236,61 @@ def test_bls_refuses_two_boot_hugepage_sizes(tmp_path):
 def test_unsupported_loaders_are_refused(tmp_path, loader, message):
     with pytest.raises(BootLoaderError, match=message):
         flavour_for(loader, HostFS(str(tmp_path)), Recorder(), 'bios')
+
+
+# ---------------------------------------------------------------- a real node's own arguments (issue #26)
+
+USER_GRUB = ("GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX_DEFAULT=\"quiet\"\n"
+             "GRUB_CMDLINE_LINUX='console=tty0 dyndbg=\"module igb +p\" console=ttyS0,115200 -- dataplane_initarg'\n")
+USER_TOKENS = ['console=tty0', 'dyndbg="module igb +p"', 'console=ttyS0,115200']
+NEW = ['intel_iommu=on', 'iommu=pt', 'isolcpus=1', 'nohz_full=1', 'rcu_nocbs=1']
+
+
+def sourced(root, *files):
+    script = 'for f in "$@"; do . "$f"; done; printf "%s\\0%s" "$GRUB_CMDLINE_LINUX" "$GRUB_CMDLINE_LINUX_DEFAULT"'
+    out = subprocess.run(['/bin/sh', '-c', script, 'sh'] + [os.path.join(root, f) for f in files],
+                         capture_output=True, text=True, check=True).stdout
+    return out.split('\0')
+
+
+def test_debian_dropin_quotes_the_users_value_and_keeps_init_args_last(tmp_path):
+    root = debian_root(tmp_path, {'etc/default/grub': USER_GRUB})
+    run = Recorder()
+    flavour = flavour_for('debian-grub', HostFS(root), run, 'bios')
+    plan = flavour.plan(NEW, [])
+    text = plan.files['etc/default/grub.d/' + '99-dataplane-node.cfg']
+    # Escaped for sh: before, the value's own quotes ended the shell string and grub-mkconfig failed (igb: not found).
+    assert 'dyndbg=\\"module igb +p\\"' in text
+    assert plan.after == USER_TOKENS + NEW + ['--', 'dataplane_initarg', 'quiet']
+    apply_files_then_commands(root, plan.files, plan.commands, run)
+    linux, default = sourced(root, 'etc/default/grub', 'etc/default/grub.d/99-dataplane-node.cfg')
+    assert linux == ' '.join(USER_TOKENS + NEW) + ' -- dataplane_initarg'
+    assert default == 'quiet'  # all of it after `--`: init's, untouched
+    assert flavour.plan(NEW, []).changed is False
+
+
+def test_grub2_mkconfig_rewrites_only_its_line_with_the_users_tokens_intact(tmp_path):
+    text = RHEL7_DEFAULT_GRUB.replace(
+        'GRUB_CMDLINE_LINUX="crashkernel=auto rd.lvm.lv=centos/root rd.lvm.lv=centos/swap rhgb quiet hugepages=8"',
+        'GRUB_CMDLINE_LINUX="crashkernel=auto dyndbg=\\"module igb +p\\" console=tty0 console=ttyS0 -- single"')
+    root = make_root(tmp_path, {'etc/default/grub': text, 'boot/grub2/grub.cfg': 'menuentry x {\n}\n'})
+    plan = flavour_for('grub2-mkconfig', HostFS(root), Recorder(), 'bios').plan(['iommu=pt', 'console=ttyS1'], [])
+    new_text = plan.files['etc/default/grub']
+    assert [l for l in new_text.splitlines() if l not in text.splitlines()] == [
+        'GRUB_CMDLINE_LINUX="crashkernel=auto dyndbg=\\"module igb +p\\" console=ttyS1 iommu=pt -- single"']
+    path = os.path.join(root, 'etc/default/grub')
+    with open(path, 'w') as handle:
+        handle.write(new_text)
+    # console= is one key given twice: asked for, it replaces both at the first one's place.
+    assert sourced(root, 'etc/default/grub')[0] == 'crashkernel=auto dyndbg="module igb +p" console=ttyS1 iommu=pt -- single'
+
+
+def test_bls_keeps_init_args_after_the_new_ones(tmp_path):
+    info = grubby_info().replace('hugepages=8 $tuned_params', 'hugepages=8 $tuned_params -- single')
+    root = make_root(tmp_path, {})
+    run = Recorder(outputs={'grubby --info=DEFAULT': info})
+    plan = flavour_for('grub2-bls', HostFS(root), run, 'uefi').plan(['iommu=pt'], [])
+    assert plan.after[-3:] == ['iommu=pt', '--', 'single']
+    # grubby appends at the end: init's part comes off and goes back after the new argument.
+    assert plan.commands == [['grubby', '--update-kernel=ALL', '--remove-args=-- single'],
+                             ['grubby', '--update-kernel=ALL', '--args=iommu=pt -- single']]

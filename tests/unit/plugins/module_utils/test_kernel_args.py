@@ -11,7 +11,7 @@ import pytest
 
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host
 from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import (
-    ArgError, edit, render, render_hugepages, running_difference, validate)
+    ArgError, boot_line_length, edit, lint, render, render_hugepages, running_difference, validate)
 from ansible_collections.dataplane.node.plugins.modules.kernel_cmdline import host_limits
 
 
@@ -169,3 +169,65 @@ def test_running_difference():
     assert running_difference(running, ['hugepagesz=1G', 'hugepages=4'], []) == (
         ['hugepagesz=1G', 'hugepages=4'], ['hugepages=2'])
     assert running_difference(running, ['intel_iommu=on', 'hugepagesz=1G', 'hugepages=2'], ['iommu=pt']) == ([], [])
+
+
+# ---------------------------------------------------------------- the `--` boundary and the user's tokens (issue #26)
+
+USER = ['BOOT_IMAGE=/vmlinuz', 'ro', 'console=tty0', 'dyndbg="module igb +p"', 'console=ttyS0,115200', 'hugepagesz=1G',
+        'hugepages=1:1', '--', 'dataplane_initarg']
+
+
+def test_edit_puts_new_arguments_before_the_separator_and_never_touches_init():
+    after = edit(USER, ['intel_iommu=on', 'iommu=pt', 'isolcpus=1'], [])
+    assert after == USER[:7] + ['intel_iommu=on', 'iommu=pt', 'isolcpus=1', '--', 'dataplane_initarg']
+    # An init argument with a managed key is init's: neither replaced nor removed.
+    line = ['quiet', '--', 'iommu=off', 'quiet']
+    assert edit(line, ['iommu=pt'], ['quiet']) == ['iommu=pt', '--', 'iommu=off', 'quiet']
+    assert edit(after, ['intel_iommu=on', 'iommu=pt', 'isolcpus=1'], []) == after
+
+
+def test_running_difference_does_not_count_init_arguments():
+    # The issue's booted line: the new arguments went to init, and the run called itself converged.
+    booted = ('BOOT_IMAGE=/vmlinuz ro console=ttyS0 hugepagesz=1G hugepages=1:1 -- dataplane_initarg intel_iommu=on '
+              'iommu=pt isolcpus=1').split()
+    assert running_difference(booted, ['intel_iommu=on', 'iommu=pt', 'isolcpus=1'], ['quiet']) == (
+        ['intel_iommu=on', 'iommu=pt', 'isolcpus=1'], [])
+    assert running_difference(booted, [], ['dataplane_initarg']) == ([], [])
+
+
+def test_validate_refuses_the_other_vendors_iommu_argument(server, amd):
+    with pytest.raises(ArgError) as err:
+        validate(['amd_iommu=on'], [], dict(server, iommu_vendor='intel'))
+    assert err.value.problems == ['amd_iommu=on is for AMD IOMMUs but this node has an Intel one (from its DMAR/IVRS '
+                                  'table or CPU vendor): the kernel would ignore it']
+    with pytest.raises(ArgError):
+        validate(['intel_iommu=on'], [], amd)
+    validate(['amd_iommu=force_isolation'], [], amd)
+
+
+def test_lint_measures_the_line_the_kernel_gets():
+    running = ['BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64', 'root=UUID=9b28b58f', 'ro', 'quiet']
+    after = ['quiet', 'dyndbg="module igb +p"']
+    booted = 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-57-amd64 root=UUID=9b28b58f ro quiet "dyndbg=module igb +p"'
+    assert boot_line_length(after, running) == len(booted) == 90
+    filler = ['x%d=%s' % (i, 'y' * 60) for i in range(32)]
+    long_line = after + filler
+    errors, _warnings = lint(long_line, running, {}, 'x86_64')
+    assert len(' '.join([booted] + filler)) == 2160
+    assert errors == ['the kernel command line would be 2160 bytes, more than the 2047 this x86_64 kernel keeps '
+                      '(COMMAND_LINE_SIZE 2048): it would drop the end silently']
+    assert lint(long_line, running, {}, 's390x') == ([], [])  # not known here: not checked
+    assert lint(long_line[:20], running, {}, 'x86_64') == ([], [])
+
+
+def test_lint_warns_about_isolation_without_its_partners():
+    spec = {'isolated_cpus': '2-3'}
+    _errors, warnings = lint(['isolcpus=2-3'], [], spec, 'x86_64', online=[0, 1, 2, 3])
+    assert warnings == [
+        'isolcpus=2-3 without nohz_full=2-3: the scheduler tick still interrupts them',
+        'isolcpus=2-3 without rcu_nocbs=2-3: RCU callbacks still run on them',
+        'isolcpus=2-3 without irqaffinity=: device interrupts may still be routed to the isolated CPUs; '
+        'irqaffinity=0-1 keeps them on the others']
+    complete = ['isolcpus=2-3', 'nohz_full=2-3', 'rcu_nocbs=2,3', 'irqaffinity=0-1']
+    assert lint(complete, [], spec, 'x86_64', online=[0, 1, 2, 3]) == ([], [])
+    assert lint(['isolcpus=2-3'], [], {}, 'x86_64') == ([], [])  # isolation not asked by this request

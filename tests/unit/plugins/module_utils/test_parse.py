@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import subprocess
+
 import pytest
 
 from ansible_collections.dataplane.node.plugins.module_utils import _parse as p
@@ -220,3 +222,82 @@ def test_parse_route_tables():
           '00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 '
           'ffffffff 00000001 00000000 00200200 lo\n')
     assert p.parse_ipv6_route_table(v6) == ['eth1']
+
+
+# ---------------------------------------------------------------- next_arg() and GRUB's quoting (issue #26)
+
+@pytest.mark.parametrize('line, tokens', [
+    # Quotes toggle wherever they stand: around the whole token, after '=', in the middle of a value.
+    ('"dyndbg=module igb +p" quiet', ['"dyndbg=module igb +p"', 'quiet']),
+    ('dyndbg="module igb +p" quiet', ['dyndbg="module igb +p"', 'quiet']),
+    ('a=b" "c d', ['a=b" "c', 'd']),
+    ('a\tb\nc', ['a', 'b', 'c']),
+])
+def test_tokenize_cmdline_follows_next_arg(line, tokens):
+    assert p.tokenize_cmdline(line) == tokens
+
+
+def test_tokenize_cmdline_unclosed_quote_reads_to_the_end_like_the_kernel():
+    assert p.tokenize_cmdline('root=/dev/sda "a b c', strict=False) == ['root=/dev/sda', '"a b c']
+
+
+@pytest.mark.parametrize('token, key, value', [
+    ('"dyndbg=module igb +p"', 'dyndbg', 'module igb +p'),
+    ('dyndbg="module igb +p"', 'dyndbg', 'module igb +p'),
+    ('a=b" "c', 'a', 'b" "c'),  # next_arg strips only a quote that opens the value
+    ('a=""', 'a', ''),
+    ('"quiet"', 'quiet', None),
+])
+def test_split_arg_strips_quotes_as_next_arg_does(token, key, value):
+    assert p.split_arg(token) == (key, value)
+
+
+def test_parse_cmdline_keeps_repeated_keys_and_stops_at_the_separator():
+    parsed = p.parse_cmdline('console=tty0 console=ttyS0 -- console=ttyS1 single')
+    assert parsed['params']['console'] == ['tty0', 'ttyS0']
+    assert parsed['init_args'] == ['console=ttyS1', 'single']
+    assert p.split_init(['a', '--', 'b', '--']) == (['a'], ['b', '--'], True)
+    assert p.split_init(['a']) == (['a'], [], False)
+
+
+@pytest.mark.parametrize('value', ['dyndbg="module igb +p"', 'a\\b', 'x=$HOME', 'back`tick`', "it's", ''])
+def test_shell_quote_round_trips_through_sh(value):
+    out = subprocess.run(['/bin/sh', '-c', 'V=%s; printf "%%s" "$V"' % p.shell_quote(value)],
+                         capture_output=True, text=True, check=True).stdout
+    assert out == value
+    assert p.shell_unquote(p.shell_quote(value)) == value
+
+
+@pytest.mark.parametrize('raw, value', [
+    ('"quiet splash"', 'quiet splash'),
+    ("'dyndbg=\"module igb +p\"'", 'dyndbg="module igb +p"'),
+    ('"a \\"b\\""  # comment', 'a "b"'),
+    ('plain', 'plain'),
+    ('"$(id)"', None),
+    ('"unclosed', None),
+])
+def test_shell_unquote_reads_like_sh(raw, value):
+    assert p.shell_unquote(raw) == value
+
+
+def test_parse_shell_assignments_unquotes_and_keeps_expansions_visible():
+    values = p.parse_shell_assignments('A="x \\"y z\\""\nB=\'q "r"\'\nC="$(sed s/a/b/ f)"\n')
+    assert values == {'A': 'x "y z"', 'B': 'q "r"', 'C': '$(sed s/a/b/ f)'}
+
+
+@pytest.mark.parametrize('word, booted', [
+    # GRUB 2.06 grub_create_loader_cmdline: a word with a space is wrapped in quotes; \ ' " escaped.
+    ('dyndbg="module igb +p"', '"dyndbg=module igb +p"'),
+    ("'a b'", '"a b"'),
+    ('console=ttyS0,115200', 'console=ttyS0,115200'),
+    ('x=\\"y', 'x=\\"y'),
+])
+def test_grub_boot_form(word, booted):
+    assert p.grub_boot_form(word) == booted
+
+
+def test_split_grub_words_keeps_words_raw():
+    assert p.split_grub_words("ro dyndbg=\"module igb +p\" 'a b' c\\ d") == [
+        'ro', 'dyndbg="module igb +p"', "'a b'", 'c\\ d']
+    with pytest.raises(p.ParseError):
+        p.split_grub_words('a "b')

@@ -22,7 +22,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._bootloader import 
 from ansible_collections.dataplane.node.plugins.module_utils._host import HostFS
 from ansible_collections.dataplane.node.plugins.module_utils._trial_boot import (
     STATE_FILE, TRIAL_ID, TrialError, grubenv_problem, linux_line, parse_grub_menu, parse_grubenv,
-    parse_systemd_analyze, resolve_default, supports_next_entry, trial_args)
+    parse_systemd_analyze, resolve_default, supports_next_entry, trial_args, trial_menuentry)
 from ansible_collections.dataplane.node.plugins.module_utils._parse import parse_mounts
 
 from test_bootloader import Recorder, grubby_info, make_root  # pylint: disable=import-error
@@ -268,3 +268,16 @@ def test_a_removed_trial_script_is_not_backed_up_into_grub_d(tmp_path):
     with pytest.raises(Exception, match='update-grub failed'):
         apply_files_then_commands(root, plan.files, plan.commands, failing, plan.modes)
     assert script.read_text() == '#!/bin/sh\n'
+
+
+def test_trial_entry_keeps_the_users_words_and_puts_new_arguments_before_init():
+    cfg = ("menuentry 'Debian GNU/Linux' --class debian $menuentry_id_option 'gnulinux-simple-x' {\n"
+           "\tlinux\t/boot/vmlinuz-6.1.0-57-amd64 root=UUID=9b28 ro console=tty0 dyndbg=\"module igb +p\" "
+           "console=ttyS0,115200 -- dataplane_initarg\n"
+           "\tinitrd\t/boot/initrd.img-6.1.0-57-amd64\n}\n")
+    entry = resolve_default(parse_grub_menu(cfg), '0')
+    args = trial_args(linux_line(entry)[3], ['iommu=pt'], [], 10)
+    assert args == ['root=UUID=9b28', 'ro', 'console=tty0', 'dyndbg="module igb +p"', 'console=ttyS0,115200',
+                    'iommu=pt', 'panic=10', '--', 'dataplane_initarg']
+    assert ('\tlinux\t/boot/vmlinuz-6.1.0-57-amd64 root=UUID=9b28 ro console=tty0 dyndbg="module igb +p" '
+            'console=ttyS0,115200 iommu=pt panic=10 -- dataplane_initarg') in trial_menuentry(entry, args)

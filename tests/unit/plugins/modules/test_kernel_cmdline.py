@@ -203,3 +203,59 @@ def test_trial_timeout_shorter_than_the_last_boot_is_refused(ubuntu_root):
         kernel_cmdline.plan_trial(params, host, run, [], boot_seconds=lambda: 95.2)
     result = kernel_cmdline.plan_trial(dict(params, trial_timeout=300), host, run, [], boot_seconds=lambda: 95.2)[4]
     assert result['state'] == 'staged' and result['boot_seconds'] == 95.2
+
+
+# ---------------------------------------------------------------- a user's own arguments (issue #26)
+
+def with_user_line(root, booted):
+    with open(os.path.join(root, 'etc/default/grub'), 'a') as handle:
+        handle.write("GRUB_CMDLINE_LINUX='console=tty0 dyndbg=\"module igb +p\" console=ttyS0,115200 -- "
+                     "dataplane_initarg'\n")
+    with open(os.path.join(root, 'proc/cmdline'), 'w') as handle:
+        handle.write(booted + '\n')
+    return root
+
+
+def test_the_issues_booted_line_is_not_taken_for_converged(run_module, ubuntu_root):
+    # What the issue saw booted: the arguments after `--` went to init. They are missing, and the drop-in
+    # carries the user's quoted value escaped for sh, with the new arguments before `--`.
+    with_user_line(ubuntu_root, 'BOOT_IMAGE=/boot/vmlinuz-6.8.0-45-generic root=UUID=0f1e2d3c ro console=tty0 '
+                                '"dyndbg=module igb +p" console=ttyS0,115200 -- dataplane_initarg iommu=pt isolcpus=1 '
+                                'nohz_full=1 rcu_nocbs=1')
+    code, result = run_module(kernel_cmdline, {
+        'root': ubuntu_root, '_ansible_check_mode': True, '_ansible_diff': True,
+        'iommu': 'passthrough', 'isolated_cpus': '1'})
+    assert code == 0, result
+    assert result['missing'] == ['iommu=pt', 'isolcpus=1', 'nohz_full=1', 'rcu_nocbs=1']
+    assert result['reboot_required'] is True
+    assert result['configured'][:3] == ['console=tty0', 'dyndbg="module igb +p"', 'console=ttyS0,115200']
+    assert result['configured'][3:8] == ['iommu=pt', 'isolcpus=1', 'nohz_full=1', 'rcu_nocbs=1', '--']
+    assert result['configured'][8] == 'dataplane_initarg'
+    assert result['lint'] == ['isolcpus=1 without irqaffinity=: device interrupts may still be routed to the isolated '
+                              'CPUs; irqaffinity=0,2-15 keeps them on the others']
+
+
+def test_the_other_vendors_iommu_argument_is_refused(run_module, ubuntu_root):
+    code, result = run_module(kernel_cmdline, {'root': ubuntu_root, '_ansible_check_mode': True,
+                                               'args': ['intel_iommu=on']})
+    assert code == 1
+    assert result['problems'] == ['intel_iommu=on is for Intel IOMMUs but this node has an AMD one (from its DMAR/IVRS '
+                                  'table or CPU vendor): the kernel would ignore it']
+
+
+def test_a_line_longer_than_command_line_size_is_refused(run_module, ubuntu_root):
+    code, result = run_module(kernel_cmdline, {'root': ubuntu_root, '_ansible_check_mode': True,
+                                               'args': ['dataplane_pad%d=%s' % (i, 'x' * 100) for i in range(20)]})
+    assert code == 1
+    assert result['msg'].startswith('invalid kernel arguments, nothing changed: the kernel command line would be ')
+    assert 'more than the 2047 this x86_64 kernel keeps (COMMAND_LINE_SIZE 2048)' in result['msg']
+
+
+def test_a_line_already_too_long_is_reported_not_refused_when_nothing_changes(run_module, ubuntu_root):
+    padding = ' '.join('dataplane_pad%d=%s' % (i, 'x' * 100) for i in range(20))
+    with open(os.path.join(ubuntu_root, 'etc/default/grub'), 'a') as handle:
+        handle.write('GRUB_CMDLINE_LINUX="%s"\n' % padding)
+    code, result = run_module(kernel_cmdline, {'root': ubuntu_root, '_ansible_check_mode': True})
+    assert code == 0, result
+    assert result['changed'] is False
+    assert result['lint'][0].startswith('the kernel command line would be ')
