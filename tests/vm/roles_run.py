@@ -62,3 +62,23 @@ def results(report, vm_name):
 def reboots(report, vm_name):
     """Reboots the roles did (the reboot role's tasks named Reboot...)."""
     return sum(1 for name, res in results(report, vm_name) if name.startswith("Reboot") and res.get("rebooted"))
+
+
+def one_vm(tmp_path_factory, name, skip_reason=None):
+    """Body of a module fixture: one testbed VM `name` for a test file, yielding (bed, vm, state dir); always down
+    at the end. Skipped with `skip_reason` (testbed.preflight()'s answer) when VMs cannot run here."""
+    if skip_reason:
+        pytest.skip(skip_reason)
+    import testbed  # pylint: disable=import-outside-toplevel
+    state = tmp_path_factory.mktemp("vms")
+    bed = testbed.Testbed(state)
+    try:
+        vm = bed.up(name)
+        yield bed, vm, state
+    finally:
+        bed.down(name, graceful_timeout=0)
+
+
+def sh(vm, script):
+    """A shell script in the guest; its stdout, stripped."""
+    return vm.ssh("sh", "-c", script, timeout=60).stdout.strip()

@@ -19,7 +19,7 @@ import sys
 import pytest
 
 import testbed
-from roles_run import reboots, results, run_playbook
+from roles_run import one_vm, reboots, results, run_playbook, sh
 
 pytestmark = pytest.mark.vm
 
@@ -41,20 +41,7 @@ EXTRA = {"kernel_cmdline_iommu": "passthrough", "kernel_cmdline_isolated_cpus": 
 
 @pytest.fixture(scope="module")
 def bed(tmp_path_factory):
-    if REASON:
-        pytest.skip(REASON)
-    state = tmp_path_factory.mktemp("vms")
-    bed = testbed.Testbed(state)
-    name = "usertokens"
-    try:
-        vm = bed.up(name)
-        yield bed, vm, state
-    finally:
-        bed.down(name, graceful_timeout=0)
-
-
-def sh(vm, script):
-    return vm.ssh("sh", "-c", script, timeout=60).stdout.strip()
+    yield from one_vm(tmp_path_factory, "usertokens", REASON)
 
 
 def run_roles(bed_info, run, extra):

@@ -15,7 +15,7 @@ import sys
 import pytest
 
 import testbed
-from roles_run import reboots, results, run_playbook
+from roles_run import one_vm, reboots, results, run_playbook, sh
 
 pytestmark = pytest.mark.vm
 
@@ -28,20 +28,7 @@ BOOT_CONFIG = ["/boot/grub/grub.cfg", "/boot/grub/grubenv", "/etc/default/grub"]
 
 @pytest.fixture(scope="module")
 def bed(tmp_path_factory):
-    if REASON:
-        pytest.skip(REASON)
-    state = tmp_path_factory.mktemp("vms")
-    bed = testbed.Testbed(state)
-    name = "trial"
-    try:
-        vm = bed.up(name)
-        yield bed, vm, state
-    finally:
-        bed.down(name, graceful_timeout=0)
-
-
-def sh(vm, script):
-    return vm.ssh("sh", "-c", script, timeout=60).stdout.strip()
+    yield from one_vm(tmp_path_factory, "trial", REASON)
 
 
 def boot_state(vm):
