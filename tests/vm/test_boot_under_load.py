@@ -60,6 +60,16 @@ grep -q "menuentry 'watchdog-hang'" /boot/grub/grub.cfg
 """
 
 
+BOOT_LOAD = {}
+
+
+def cpu_seconds(pid):
+    """User + system CPU time of a running process (from /proc/<pid>/stat), in seconds."""
+    with open("/proc/%d/stat" % pid) as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def attempts(vm):
     with open(os.path.join(vm.dir, "boot-watch.jsonl")) as handle:
         return [json.loads(line) for line in handle]
@@ -74,13 +84,18 @@ def summary(records):
 def vm(tmp_path_factory):
     if REASON:
         pytest.skip(REASON)
-    bed = testbed.Testbed(tmp_path_factory.mktemp("vms"))
+    # The base image first (a cold cache builds it, ~3 min): the hogs must overlap the guest's boot, not the build.
+    import image
+    bed = testbed.Testbed(tmp_path_factory.mktemp("vms"), image=image.build())
     name = "load"
     hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _hog in range(HOGS)]
     start = time.monotonic()
     try:
         inst = bed.up(name, timeout=300)
-        print("boot under %d CPU hogs: SSH after %.0f s" % (HOGS, time.monotonic() - start))
+        BOOT_LOAD["wall"] = time.monotonic() - start
+        BOOT_LOAD["hog_cpu"] = [cpu_seconds(hog.pid) for hog in hogs]
+        print("boot under %d CPU hogs: SSH after %.0f s, hog CPU %s s" % (
+            HOGS, BOOT_LOAD["wall"], ", ".join("%.0f" % c for c in BOOT_LOAD["hog_cpu"])))
         yield inst
     finally:
         for hog in hogs:
@@ -96,8 +111,10 @@ def test_boot_under_a_cpu_hog_reaches_ssh_first_time_or_after_a_watchdog_reset(v
     # Every attempt before the last is one the watchdog saw stall and reset.
     assert all(r["result"] in (testbed.STALLED, testbed.STALL_REPORTED) for r in records[:-1]), summary(records)
     assert len(records) <= 1 + testbed.BOOT_RETRIES
-    # The hog did load the host while the guest booted (the 1-minute load average, QEMU included).
-    assert max(r["load"][0] for r in records) >= HOGS
+    # The hogs did load the host while the guest booted: each got a real share of a core for the boot's duration
+    # (CPU time read from /proc, not the 1-minute load average, which lags a boot this short).
+    busy = min(HOG_SECONDS, BOOT_LOAD["wall"])
+    assert all(cpu >= 0.25 * busy for cpu in BOOT_LOAD["hog_cpu"]), (BOOT_LOAD, summary(records))
     # The guest booted through the default GRUB entry and its clock runs.
     assert "console=ttyS0" in vm.ssh("cat", "/proc/cmdline").stdout
     uptime = float(vm.ssh("cut", "-d", " ", "-f1", "/proc/uptime").stdout)
