@@ -31,18 +31,18 @@ lint:
 	cd .build/collections/ansible_collections/dataplane/node && antsibull-docs lint-collection-docs --plugin-docs .
 	antsibull-changelog lint
 
-# VM tests: the testbed's own checks and the combined Molecule scenario (what CI runs, ~20 min on 2 cores).
-CI_SCENARIOS ?= default
+# VM tests (what CI runs): the `default` scenario always, and every other suite whose inputs changed since it was
+# proven green (tests/vm/proven.json), within CI's VM budget; the selection and its reasons are printed first.
 test-vm:
-	DATAPLANE_SCENARIOS="$(CI_SCENARIOS)" $(PY) -m pytest -v -rs tests/vm
+	PY=$(PY) scripts/test-vm.sh --ci
 
 # Every scenario, the Vagrant one included (needs `make setup-vagrant`; ~15 min more); `kubelet` needs `make k8s`
 # (built first here, so the cold build does not count against that scenario's timeout).
 test-vm-all: k8s
-	$(PY) -m pytest -v -rs tests/vm
+	PY=$(PY) scripts/test-vm.sh --all
 
 # The whole suite with every scenario: one command for all of it.
-test-all: setup setup-vagrant test-unit sanity lint docs test-vm-all test-ee
+test-all: setup setup-vagrant test-unit sanity lint docs test-vm-all
 
 # The execution environment image AWX runs the collection in (podman + ansible-builder; cached by the hash of
 # its inputs under ${DATAPLANE_CACHE:-~/.cache/dataplane-node}/ee; see docs/awx.md).
