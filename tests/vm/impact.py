@@ -268,8 +268,8 @@ def why(suite, index, proven):
     gone = sorted(p for p in old if p not in files)
     shown = changed[:4] + ['-' + p for p in gone[:2]]
     more = len(changed) + len(gone) - len(shown)
-    return True, 'inputs changed since %s: %s%s' % (entry.get('proven', '?'), ', '.join(shown) or '(file list)',
-                                                     ' and %d more' % more if more > 0 else '')
+    tail = ' and %d more' % more if more > 0 else ''
+    return True, 'inputs changed since %s: %s%s' % (entry.get('proven', '?'), ', '.join(shown) or '(file list)', tail)
 
 
 def select(repo=REPO, ci=True, out=sys.stderr, budget=None):
