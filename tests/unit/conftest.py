@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+import json
 import os
 
 import pytest
@@ -36,15 +38,33 @@ def host_root(tmp_path_factory):
     return make
 
 
+@contextlib.contextmanager
+def module_args(args):
+    """A module's arguments as Ansible hands them over: ansible-core's own helper from 2.19, the module-args
+    buffer that AnsibleModule reads before that (2.16-2.18)."""
+    try:
+        from ansible.module_utils.testing import patch_module_args
+    except ImportError:
+        from ansible.module_utils import basic
+        from ansible.module_utils.common.text.converters import to_bytes
+        old = basic._ANSIBLE_ARGS
+        basic._ANSIBLE_ARGS = to_bytes(json.dumps({'ANSIBLE_MODULE_ARGS': args}))
+        try:
+            yield
+        finally:
+            basic._ANSIBLE_ARGS = old
+        return
+    with patch_module_args(args):
+        yield
+
+
 @pytest.fixture
 def run_module(capsys):
     """run_module(module, args) -> (exit code, result): a module's main() as Ansible runs it."""
     import json
 
-    from ansible.module_utils.testing import patch_module_args
-
     def run(module, args):
-        with patch_module_args(args):
+        with module_args(args):
             with pytest.raises(SystemExit) as exit_info:
                 module.main()
         return exit_info.value.code, json.loads(capsys.readouterr().out)
