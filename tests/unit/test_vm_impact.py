@@ -69,6 +69,7 @@ def test_documentation_links_are_not_dependencies(index):
 
 def test_each_test_file_maps_to_its_suite():
     assert impact.suite_of('tests/vm/test_scenarios.py::test_molecule_scenario[kubelet]') == 'kubelet'
+    assert impact.suite_of('tests/vm/test_scenarios.py::test_molecule_scenario[default_trixie]') == 'default_trixie'
     assert impact.suite_of('tests/vm/test_trial_boot.py::test_a_good_trial_is_committed_then_idempotent') == 'trial_boot'
     assert impact.suite_of('tests/vm/test_boot_under_load.py::test_x') == 'testbed'
     assert impact.suite_of('tests/unit/test_vm_impact.py::test_each_test_file_maps_to_its_suite') is None
@@ -108,8 +109,9 @@ def test_a_change_to_the_kubelet_role_runs_the_kubelet_scenario_and_says_why(rep
     path = repo_copy / 'roles' / 'kubelet' / 'tasks' / 'main.yml'
     path.write_text(path.read_text() + '\n# a change\n')
     chosen, log = selection(repo_copy)
-    # The report suite's dry run (site.yml --check) runs the kubelet role too.
-    assert chosen == ['default', 'kubelet', 'report']
+    # The Debian 13 default leg runs site.yml, and the report suite's dry run (site.yml --check), so both run the
+    # kubelet role too.
+    assert chosen == ['default', 'default_trixie', 'kubelet', 'report']
     assert 'kubelet' in log and 'inputs changed since' in log and 'roles/kubelet/tasks/main.yml' in log
 
 
@@ -117,7 +119,7 @@ def test_a_change_to_the_host_model_runs_every_suite_that_reads_it(repo_copy):
     path = repo_copy / 'plugins' / 'module_utils' / '_host.py'
     path.write_text(path.read_text() + '\n# a change\n')
     chosen = selection(repo_copy)[0]
-    assert {'default', 'kubelet', 'dpu', 'trial_boot', 'cmdline_user_tokens', 'report'} <= set(chosen)
+    assert {'default', 'default_trixie', 'kubelet', 'dpu', 'trial_boot', 'cmdline_user_tokens', 'report'} <= set(chosen)
     assert 'testbed' not in chosen and 'vagrant' not in chosen and 'ee' not in chosen
 
 
@@ -136,5 +138,5 @@ def test_a_suite_over_the_ci_budget_is_not_run_and_named_as_not_proven(repo_copy
     path = repo_copy / 'roles' / 'kubelet' / 'tasks' / 'main.yml'
     path.write_text(path.read_text() + '\n# a change\n')
     chosen, log = selection(repo_copy, budget=20)
-    assert chosen == ['default', 'report']
+    assert chosen == ['default', 'default_trixie', 'report']
     assert 'kubelet' in log and 'NOT RUN' in log and 'WARNING: not proven by this run: kubelet' in log

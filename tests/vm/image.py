@@ -20,7 +20,12 @@ sys.path.insert(0, str(HERE))
 
 import testbed  # noqa: E402  (shares the QEMU launch and SSH wait code)
 
-SUITE = "bookworm"
+# The guest's Debian release: bookworm (Debian 12, kernel 6.1, GRUB 2.06, systemd 252) by default, trixie
+# (Debian 13, kernel 6.12, GRUB 2.12, systemd 257, cgroup v2 only) for the Debian 13 leg. Each has its own cache.
+SUITES = ("bookworm", "trixie")
+SUITE = os.environ.get("DATAPLANE_GUEST_SUITE") or "bookworm"
+if SUITE not in SUITES:
+    raise SystemExit(f"DATAPLANE_GUEST_SUITE={SUITE!r}: the image recipe knows {', '.join(SUITES)}")
 PACKAGES = [
     "linux-image-amd64", "grub-pc", "systemd-sysv", "openssh-server", "python3",
     "sudo", "iproute2", "pciutils", "kmod", "udev", "procps", "numactl",
@@ -99,8 +104,10 @@ def cache_dir():
 
 
 def recipe_hash():
-    """Key of the cached image: this file is the whole recipe."""
-    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    """Key of the cached image: this file is the whole recipe, with the release it is built for."""
+    recipe = Path(__file__).read_bytes() + b"\0" + SUITE.encode()
+    return (hashlib.sha256(recipe).hexdigest()[:16] if SUITE == "bookworm"
+            else "%s-%s" % (SUITE, hashlib.sha256(recipe).hexdigest()[:16]))
 
 
 def image_dir():

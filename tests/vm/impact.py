@@ -62,6 +62,8 @@ SUITES = [
     Suite('trial_boot', 'pytest', TESTBED + COLLECTION + ['tests/vm/test_trial_boot.py'],
           tests=['tests/vm/test_trial_boot.py'], minutes=10),
     Suite('default', 'molecule', MOLECULE + ['molecule/default/**'], always=True, minutes=5),
+    # The same scenario on a Debian 13 guest (tests/vm/test_scenarios.py VARIANTS; its own image, ~4 min cold).
+    Suite('default_trixie', 'molecule', MOLECULE + ['molecule/default/**', 'tests/vm/test_scenarios.py'], minutes=10),
     Suite('kubelet', 'molecule', MOLECULE + ['molecule/kubelet/**', 'tests/vm/k8s_build.py', 'tests/vm/k8s_control.py',
                                              'tests/vm/playbooks/**'], minutes=41),
     Suite('dpu', 'molecule', MOLECULE + ['molecule/dpu/**', 'tests/vm/netdevsim.py'], minutes=11),
