@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install everything the project needs on a Debian 12 machine, idempotently:
-#   - Debian packages: QEMU 10 from bookworm-backports (igb SR-IOV NIC), image tools, ssh client
+# Install everything the project needs on a Debian 12 or 13 machine, idempotently:
+#   - Debian packages: QEMU 10 (igb SR-IOV NIC; bookworm-backports on Debian 12), image tools, ssh client
 #   - a Python venv (.venv) with the controller and test requirements
 #   - the repo linked as ansible_collections/dataplane/node under .build/collections
 # Re-running skips what is already in place (apt when the tools are there, pip when requirements did not change).
@@ -23,13 +23,21 @@ if [ "$need_apt" = 1 ]; then
       "podman runc chromium" >&2
     exit 1
   fi
-  log "installing Debian packages (QEMU from bookworm-backports)"
-  if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-    echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list
-  fi
+  # QEMU with igb: Debian 13 (trixie) and later ship QEMU >= 10 themselves; Debian 12 needs bookworm-backports.
+  codename=$(sed -n 's/^VERSION_CODENAME=//p' /etc/os-release 2>/dev/null || true)
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-utils >/dev/null
+  if [ "$codename" = bookworm ]; then
+    log "installing Debian packages (QEMU from bookworm-backports)"
+    if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+      echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/bookworm-backports.list
+    fi
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends -t bookworm-backports qemu-system-x86 qemu-utils >/dev/null
+  else
+    log "installing Debian packages (QEMU from ${codename:-this release}'s own archive)"
+    apt-get update -q >/dev/null
+    apt-get install -y -q --no-install-recommends qemu-system-x86 qemu-utils >/dev/null
+  fi
   apt-get install -y -q --no-install-recommends mmdebstrap fdisk e2fsprogs openssh-client git make python3-venv \
     shellcheck podman runc chromium >/dev/null
 fi

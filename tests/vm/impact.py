@@ -72,6 +72,10 @@ SUITES = [
     # The fleet dry run and the HTML report on a live guest (it boots a VM only with DATAPLANE_REPORT_VM=1).
     Suite('report', 'pytest', TESTBED + COLLECTION + ['tests/report/test_report_vm.py', 'molecule/default/molecule.yml'],
           tests=['tests/report/test_report_vm.py'], minutes=5),
+    # A Debian 13 controller: the bootstrap and the unit tests in a trixie chroot (no VM; its own path only).
+    Suite('controller_debian13', 'pytest', ['scripts/bootstrap.sh', 'requirements.txt', 'requirements-test.txt',
+                                            'tests/vm/test_controller_debian13.py'],
+          tests=['tests/vm/test_controller_debian13.py'], minutes=8),
     Suite('vagrant', 'molecule', TESTBED + ['molecule/vagrant/*', 'tests/vm/vagrant_box.py', 'scripts/setup-vagrant.sh'],
           minutes=12, ci=False),
     Suite('ee', 'ee', TESTBED + COLLECTION + ['ee/**', 'tests/ee/**', 'bindep.txt'],
@@ -79,7 +83,7 @@ SUITES = [
 ]
 BY_NAME = dict((s.name, s) for s in SUITES)
 # A suite that follows references stops at these: they prove their own path only (see above).
-SHALLOW = ('vagrant', 'ee')
+SHALLOW = ('vagrant', 'ee', 'controller_debian13')
 # The selector and its pytest hooks (tests/conftest.py) name every suite's files; what they select does not change
 # what a VM run proves.
 NOT_AN_INPUT = ('tests/vm/impact.py', 'tests/conftest.py', MANIFEST)
