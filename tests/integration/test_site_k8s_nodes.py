@@ -226,7 +226,10 @@ def test_the_reboot_role_checks_the_node_before_the_drain(tmp_path, cluster):
     # What follows "did not answer:" is the HTTP client's own error (urllib3's wording differs by version).
     assert failed['down']['msg'].startswith(
         'down: not drained, not rebooted: reboot_kubeconfig %s: the API server did not answer: ' % cluster['down'])
-    assert 'refused' in failed['down']['msg'] and failed['down']['msg'].endswith(pending)
+    # kubernetes.core from Ansible 9 (ansible-core 2.16) crashes on a refused connection (MODULE FAILURE) where later
+    # releases report it; either way the node is neither drained nor rebooted and the reason says the server is down.
+    assert ('refused' in failed['down']['msg'] or 'MODULE FAILURE' in failed['down']['msg'])
+    assert failed['down']['msg'].endswith(pending)
     assert failed['ghost-trial']['msg'].endswith(
         '%s The new kernel command line is staged as a one-time trial entry: a reboot boots it once, and only a run '
         'of this role commits it.' % pending)

@@ -54,8 +54,9 @@ def test_invalid_hosts_stop_the_whole_run(tmp_path):
     assert lines[0] == 'preflight: 2 of 3 host(s) have invalid variables; nothing was changed:'
     assert "  bad1: hugepages_pools[0].count: must be a non-negative integer, got -4" in lines
     assert "  bad1: kernel_cmdline_iommu: must be on, passthrough or off, got 'maybe'" in lines
-    # ansible-core's own validator message, worded by version (2.16 says "<class 'str'>")
-    assert any(line.startswith("  bad1: argument 'hugepages_retries' is of type") and 'str' in line for line in lines)
+    # ansible-core's own validator message, worded by version (2.16: "<class '...AnsibleUnicode'>", 2.19: "str")
+    assert any(line.startswith("  bad1: argument 'hugepages_retries' is of type") and 'unable to convert to int' in line
+               for line in lines)
     assert "  bad2: dataplane_node_profile: unknown profile 'gpu' (known: dpdk-worker, dpu, dpu-host)" in lines
     assert '  bad2: value of kubelet_mode must be one of: file, dropin, got: sideways' in lines
     assert result['hosts']['good1']['set_vars'] == {
