@@ -59,8 +59,6 @@ SUITES = [
           tests=['tests/vm/test_testbed.py', 'tests/vm/test_boot_under_load.py'], minutes=7),
     Suite('cmdline_user_tokens', 'pytest', TESTBED + COLLECTION + ['tests/vm/test_cmdline_user_tokens.py'],
           tests=['tests/vm/test_cmdline_user_tokens.py'], minutes=4),
-    Suite('management_guard', 'pytest', TESTBED + COLLECTION + ['tests/vm/test_management_guard.py'],
-          tests=['tests/vm/test_management_guard.py'], minutes=6),
     Suite('trial_boot', 'pytest', TESTBED + COLLECTION + ['tests/vm/test_trial_boot.py'],
           tests=['tests/vm/test_trial_boot.py'], minutes=10),
     Suite('default', 'molecule', MOLECULE + ['molecule/default/**'], always=True, minutes=5),
