@@ -19,6 +19,7 @@ __metaclass__ = type
 import re
 import time
 
+from ansible_collections.dataplane.node.plugins.module_utils._netstack import guard_problems, host_stack
 from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, normalize_pci_address
 
 PCI_DIR = 'sys/bus/pci/devices'
@@ -210,25 +211,27 @@ def plan_bind_new_vf(pf, address, driver):
 # ---------------------------------------------------------------- driver binding
 
 def binding_problems(host, addresses, driver, management_netdevs=(), allow_management=False,
-                     include_group=False, allow_noiommu=False, allow_bifurcated=False, bound_with=()):
+                     include_group=False, allow_noiommu=False, allow_bifurcated=False, bound_with=(), stack=None):
     """Every guard a bind would break, and the full list of addresses to bind (the group members when allowed).
-    bound_with: devices moved in the same call (not counted as group peers left on host drivers)."""
+    bound_with: devices moved in the same call (not counted as group peers left on host drivers).
+    stack: the management stack (_netstack.read_stack); without it, one from the default routes and
+    management_netdevs (netdevs carrying management at any layer: a VLAN, a bond, a bridge) is resolved here."""
     pci = host.pci()
     iommu = host.iommu()
     problems = []
     if driver and not _SAFE_NAME.match(driver):
         return ['driver name %r is not a driver name' % driver], []
+    if stack is None:
+        stack = host_stack(host, interfaces=management_netdevs)
     targets = list(addresses)
     for address in addresses:
         device = pci['devices'].get(address) or _any_device(host, address)
         if device is None:
             problems.append('%s: no such PCI device' % address)
             continue
-        netdevs = device.get('netdevs') or []
-        carrying = [n for n in netdevs if n in management_netdevs]
-        if (device.get('carries_default_route') or carrying) and not allow_management:
-            problems.append('%s carries the management connection (%s): moving it to %s would cut this session' % (
-                address, ', '.join(carrying or netdevs) or 'default route', driver or 'its default driver'))
+        # The whole stack: the device's own netdevs, a bond/VLAN/bridge/OVS bridge above them, or a VF of this PF.
+        problems.extend(guard_problems(stack, [address], 'moving it to %s' % (driver or 'its default driver'),
+                                       allow_management))
         if driver == 'vfio-pci':
             if device.get('driver') in BIFURCATED_DRIVERS or device.get('vendor') == MELLANOX_VENDOR:
                 if not allow_bifurcated:
@@ -251,7 +254,8 @@ def binding_problems(host, addresses, driver, management_netdevs=(), allow_manag
                                             address, device.get('iommu_group'), peer, peer_driver))
     if include_group and len(targets) > len(addresses):
         extra, _unused = binding_problems(host, targets[len(addresses):], driver, management_netdevs,
-                                          allow_management, False, allow_noiommu, allow_bifurcated, bound_with=targets)
+                                          allow_management, False, allow_noiommu, allow_bifurcated, bound_with=targets,
+                                          stack=stack)
         problems.extend(extra)
     return problems, targets
 

@@ -47,6 +47,7 @@ class HostBuilder:
                        'proc /proc proc rw,nosuid,nodev,noexec,relatime 0 0']
         self.nodes = {}
         self._next_group = 0
+        self.netdev_dirs = {}  # netdev -> its real directory (under a PCI device, or devices/virtual/net)
 
     # -- primitives
     def file(self, rel, text):
@@ -181,6 +182,7 @@ class HostBuilder:
             self.link(real + '/driver', 'sys/bus/pci/drivers/' + driver)
         if netdev:
             self.dir('%s/net/%s' % (real, netdev))
+            self.netdev_dirs[netdev] = '%s/net/%s' % (real, netdev)
         if iommu:
             if group is None:
                 group = self.new_iommu_group()
@@ -199,6 +201,73 @@ class HostBuilder:
                          netdev=vf_netdev, iommu=iommu)
                 self.link(vf_real + '/physfn', real)
         return real
+
+    # -- netdevs and the layers above them (as the kernel links them in sys/class/net)
+    def class_net(self):
+        """sys/class/net/<name> links for every netdev made so far, and each PCI netdev's `device` link."""
+        for name, real in self.netdev_dirs.items():
+            self.link('sys/class/net/' + name, real)
+            parent = posixpath.dirname(posixpath.dirname(real))
+            if not parent.startswith('sys/devices/virtual'):
+                # The kernel's form: ../../../0000:3b:00.0 (it names the device, unlike the shortest path '../..').
+                self.entries['links'][real + '/device'] = '../../../' + posixpath.basename(parent)
+
+    def upper(self, name, lowers, kind=None):
+        """A netdev over `lowers`: VLAN/macvlan/ipvlan (kind None), 'bond' (slaves, master links) or 'bridge'
+        (brif ports, master links). Call class_net() after the last layer."""
+        real = 'sys/devices/virtual/net/' + name
+        self.dir(real)
+        self.netdev_dirs[name] = real
+        for lower in lowers:
+            lower_real = self.netdev_dirs[lower]
+            self.link('%s/lower_%s' % (real, lower), lower_real)
+            self.link('%s/upper_%s' % (lower_real, name), real)
+            if kind in ('bond', 'bridge'):
+                self.link(lower_real + '/master', real)
+            if kind == 'bridge':
+                self.link('%s/brif/%s' % (real, lower), lower_real + '/brport')
+        if kind == 'bond':
+            self.file(real + '/bonding/slaves', ' '.join(lowers))
+        elif kind == 'bridge':
+            self.dir(real + '/bridge')
+        return real
+
+    def ovs(self, bridge, ports):
+        """An OVS bridge: the internal port `bridge` and the NICs `ports`, all with master -> ovs-system (OVS links
+        no lower_*: which NIC a bridge uses is known only to ovsdb). Returns captured-style ovs-vsctl output."""
+        for name in ['ovs-system', bridge]:
+            if name not in self.netdev_dirs:
+                self.dir('sys/devices/virtual/net/' + name)
+                self.netdev_dirs[name] = 'sys/devices/virtual/net/' + name
+        system = self.netdev_dirs['ovs-system']
+        for name in [bridge] + list(ports):
+            self.link(self.netdev_dirs[name] + '/master', system)
+        return {'list-br': bridge + '\n', 'list-ifaces': {bridge: '\n'.join([bridge] + sorted(ports)) + '\n'}}
+
+    def ip_addr(self, addresses):
+        """`ip -json addr show` as the node prints it: addresses {netdev: [address/prefix, ...]} (lo added)."""
+        links = [{'ifindex': 1, 'ifname': 'lo', 'addr_info': [
+            {'family': 'inet', 'local': '127.0.0.1', 'prefixlen': 8, 'scope': 'host'},
+            {'family': 'inet6', 'local': '::1', 'prefixlen': 128, 'scope': 'host'}]}]
+        for index, (name, addrs) in enumerate(sorted(addresses.items()), 2):
+            info = []
+            for addr in addrs:
+                local, _sep, prefix = addr.partition('/')
+                info.append({'family': 'inet6' if ':' in local else 'inet', 'local': local,
+                             'prefixlen': int(prefix or (64 if ':' in local else 24)), 'scope': 'global'})
+            links.append({'ifindex': index, 'ifname': name, 'addr_info': info})
+        return links
+
+    def default_route6(self, netdev):
+        """Only an IPv6 default route (::/0 via fe80::1): an IPv6-only management network."""
+        self.file('proc/net/route', 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n')
+        self.file('proc/net/ipv6_route', '00000000000000000000000000000000 00 00000000000000000000000000000000 00 '
+                  'fe800000000000000000000000000001 00000400 00000001 00000000 00000003 %8s\n' % netdev)
+
+    def process(self, pid, ppid, environ=None):
+        """proc/<pid>/status and environ: an ancestor chain (sshd -> sudo -> python) for SSH_CONNECTION."""
+        self.file('proc/%d/status' % pid, 'Name:\tproc%d\nPid:\t%d\nPPid:\t%d\n' % (pid, pid, ppid))
+        self.entries['files']['proc/%d/environ' % pid] = ''.join('%s=%s\0' % kv for kv in sorted((environ or {}).items()))
 
     def default_route(self, netdev):
         self.file('proc/net/route', 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n'
@@ -357,7 +426,46 @@ def large(nodes=8, cpus=256, devices=500, vfs=128):
     return b
 
 
-HOSTS = {'server2s': server2s, 'amd-epyc': amd_epyc, 'large': large}
+def stacked():
+    """A DPDK worker whose management rides stacked netdevs, one stack per NIC (the management guard's cases):
+
+    - ixgbe PF ens1f0 (0000:3b:00.0) with two VFs; VLAN ens1f0.100 on the PF
+    - ixgbe PFs ens2f0 + ens2f1 (0000:5e:00.0/.1) in bond0, VLAN bond0.120 on the bond
+    - i40e PF ens3f0 (0000:86:00.0) with VFs; a Linux bridge br0 over its VF ens3f0v0 (0000:86:02.0)
+    - ice PF ens4f0 (0000:af:00.0): macvlan mv0 on it
+    - ice PF ens5f0 (0000:d8:00.0): an OVS bridge br-ex with the PF as a port
+    - e1000e eno1 (0000:00:1f.6): spare, carries nothing
+    Which netdev holds the management address is the test's choice (ip_addr()); no default route by default.
+    """
+    b = HostBuilder()
+    b.kernel('6.1.0-26-amd64', 'BOOT_IMAGE=/boot/vmlinuz-6.1.0-26-amd64 root=UUID=abcd ro intel_iommu=on iommu=pt')
+    b.cpuinfo('GenuineIntel', 'Intel(R) Xeon(R) Gold 6338N CPU @ 2.20GHz', INTEL_FLAGS)
+    b.os_release(id='debian', version_id='12', pretty_name='Debian GNU/Linux 12 (bookworm)')
+    b.cpus_and_nodes(sockets=1, cores_per_socket=4, threads=1, node_memory_kb={0: (16384000, 12000000)})
+    b.iommu(['dmar0'])
+    b.pci('0000:3b:00.0', '0x8086', '0x10fb', '0x020000', driver='ixgbe', netdev='ens1f0', totalvfs=63,
+          vfs=['0000:3b:10.0', '0000:3b:10.2'], vf_device='0x10ed', vf_driver='ixgbevf')
+    b.pci('0000:5e:00.0', '0x8086', '0x10fb', '0x020000', driver='ixgbe', netdev='ens2f0', totalvfs=63)
+    b.pci('0000:5e:00.1', '0x8086', '0x10fb', '0x020000', driver='ixgbe', netdev='ens2f1', totalvfs=63)
+    b.pci('0000:86:00.0', '0x8086', '0x1572', '0x020000', driver='i40e', netdev='ens3f0', totalvfs=64,
+          vfs=['0000:86:02.0', '0000:86:02.1'], vf_device='0x154c', vf_driver='iavf')
+    b.pci('0000:af:00.0', '0x8086', '0x159b', '0x020000', driver='ice', netdev='ens4f0', totalvfs=128)
+    b.pci('0000:d8:00.0', '0x8086', '0x159b', '0x020000', driver='ice', netdev='ens5f0', totalvfs=128)
+    b.pci('0000:00:1f.6', '0x8086', '0x15bb', '0x020000', driver='e1000e', netdev='eno1')
+    b.upper('ens1f0.100', ['ens1f0'])
+    b.upper('bond0', ['ens2f0', 'ens2f1'], kind='bond')
+    b.upper('bond0.120', ['bond0'])
+    b.upper('br0', ['ens3f0v0'], kind='bridge')
+    b.upper('mv0', ['ens4f0'])
+    b.ovs_output = b.ovs('br-ex', ['ens5f0'])
+    b.class_net()
+    b.file('proc/net/route', 'Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n')
+    b.file('proc/net/ipv6_route', '')
+    b.grub(default_grub='GRUB_DEFAULT=0\nGRUB_CMDLINE_LINUX=""\n', tools=('usr/sbin/update-grub',))
+    return b
+
+
+HOSTS = {'server2s': server2s, 'amd-epyc': amd_epyc, 'large': large, 'stacked': stacked}
 
 
 def main(argv=None):

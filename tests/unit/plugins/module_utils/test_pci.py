@@ -218,13 +218,30 @@ def test_bind_to_vfio_and_back(guest):
 def test_guards_protect_the_management_nic(guest):
     host = Host(guest)
     problems, _targets = binding_problems(host, ['0000:00:02.0'], 'vfio-pci')
-    assert problems == ['0000:00:02.0 carries the management connection (enp0s2): moving it to vfio-pci would '
-                        'cut this session']
+    assert problems == ['0000:00:02.0 carries the management connection [0000:00:02.0 (enp0s2: default route)]: '
+                        'moving it to vfio-pci would cut it (set allow_management to do it anyway)']
     problems, _targets = binding_problems(host, ['0000:00:04.0'], 'vfio-pci', management_netdevs=['enp0s4'])
-    assert problems == ['0000:00:04.0 carries the management connection (enp0s4): moving it to vfio-pci would '
-                        'cut this session']
+    assert problems == ['0000:00:04.0 carries the management connection [0000:00:04.0 (enp0s4: '
+                        'management_interfaces)]: moving it to vfio-pci would cut it (set allow_management to do it '
+                        'anyway)']
     assert binding_problems(host, ['0000:00:04.0'], 'vfio-pci') == ([], ['0000:00:04.0'])
     assert binding_problems(host, ['0000:00:02.0'], 'vfio-pci', allow_management=True)[0] == []
+
+
+def test_guard_holds_for_a_vlan_on_the_pf_issue_20(guest):
+    """The issue's reproduction on the captured guest: the management netdev is enp0s3.100, a VLAN on the igb PF
+    (the captured tree has no sys/class/net: the VLAN's lower link is added as the kernel makes it)."""
+    vlan = os.path.join(guest, 'sys/devices/virtual/net/enp0s3.100')
+    os.makedirs(vlan)
+    os.symlink('../../../pci0000:00/0000:00:03.0/net/enp0s3', os.path.join(vlan, 'lower_enp0s3'))
+    os.makedirs(os.path.join(guest, 'sys/class/net'))
+    os.symlink('../../devices/virtual/net/enp0s3.100', os.path.join(guest, 'sys/class/net/enp0s3.100'))
+    problems, _targets = binding_problems(Host(guest), ['0000:00:03.0'], 'vfio-pci', management_netdevs=['enp0s3.100'])
+    assert problems == ['0000:00:03.0 carries the management connection [0000:00:03.0 (enp0s3) -> enp0s3.100 '
+                        '(management_interfaces)]: moving it to vfio-pci would cut it (set allow_management to do '
+                        'it anyway)']
+    # The VFs of that PF do not carry the VLAN: they stay free to bind.
+    assert binding_problems(Host(guest), ['0000:00:13.0'], 'vfio-pci', management_netdevs=['enp0s3.100'])[0] == []
 
 
 def test_guards_iommu_off_mlx5_and_shared_groups(tmp_path, host_root):

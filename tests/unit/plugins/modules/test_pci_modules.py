@@ -15,6 +15,9 @@ from ansible_collections.dataplane.node.plugins.module_utils._host import Host
 from ansible_collections.dataplane.node.plugins.module_utils._pci import predict_vfs, vf_address
 from ansible_collections.dataplane.node.plugins.modules import pci_driver, sriov_vfs
 
+MGMT_REFUSAL = ('0000:00:02.0 carries the management connection [0000:00:02.0 (enp0s2: default route)]: moving it '
+                'to vfio-pci would cut it (set allow_management to do it anyway)')
+
 
 def test_sriov_vfs_check_mode(run_module, host_root):
     code, result = run_module(sriov_vfs, {'root': host_root('qemu-igb'), '_ansible_check_mode': True,
@@ -50,8 +53,7 @@ def test_pci_driver_refuses_management_nic_and_surprises(run_module, host_root):
     code, result = run_module(pci_driver, {'root': host_root('qemu-igb'), '_ansible_check_mode': True,
                                            'vendor_device': '1af4:1000', 'driver': 'vfio-pci'})
     assert code == 1
-    assert result['problems'] == ['0000:00:02.0 carries the management connection (enp0s2): moving it to vfio-pci '
-                                  'would cut this session']
+    assert result['problems'] == [MGMT_REFUSAL]
     code, result = run_module(pci_driver, {'root': host_root('qemu-igb'), '_ansible_check_mode': True,
                                            'vendor_device': '8086:10ca', 'driver': 'vfio-pci', 'expect': 2})
     assert code == 1
@@ -164,8 +166,7 @@ def test_pci_driver_bindings_name_every_bad_selection_and_guard_all_devices(run_
                                            'bindings': [{'devices': ['0000:00:04.0']},
                                                         {'vendor_device': '1af4:1000'}]})
     assert code == 1
-    assert result['problems'] == ['0000:00:02.0 carries the management connection (enp0s2): moving it to vfio-pci '
-                                  'would cut this session']
+    assert result['problems'] == [MGMT_REFUSAL]
     code, result = run_module(pci_driver, {'root': root, '_ansible_check_mode': True, 'driver': 'vfio-pci',
                                            'bindings': [], })
     assert (code, result['changed'], result['bindings']) == (0, False, [])
