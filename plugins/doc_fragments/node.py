@@ -55,3 +55,31 @@ attributes:
     support: full
     description: Reads Linux procfs and sysfs.
 """
+
+    # The management guard (module_utils/_netstack.py): the options of every module that can take a netdev down.
+    MANAGEMENT = r"""
+options:
+  management_addresses:
+    description:
+      - Addresses the controller reaches the node on (for example what C(ansible_host) resolves to: see the
+        C(dataplane.node.management_addresses) filter). A host name is not resolved on the node; it is reported
+        as not protected.
+      - Besides these, the guard protects the server address of the SSH session (C(SSH_CONNECTION) of the module
+        or, under become, of its ancestor processes), O(management_interfaces), and the netdevs of the IPv4 and
+        IPv6 default routes.
+      - From the netdevs holding them, the guard walks down VLANs, macvlans, bonds, teams, Linux bridges and Open
+        vSwitch bridges to the devices underneath, and from a VF to its PF; an operation that would take one of
+        them down is refused before anything changes, naming the path (check mode refuses the same way).
+    type: list
+    elements: str
+    default: []
+  management_interfaces:
+    description: Netdevs (at any layer, for example V(bond0.120) or V(br-ex)) that carry the management connection.
+    type: list
+    elements: str
+    default: []
+  allow_management:
+    description: Do it even when the device carries the management connection (the session may be cut).
+    type: bool
+    default: false
+"""

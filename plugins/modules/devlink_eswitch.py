@@ -24,12 +24,16 @@ description:
     devices (C(netdevsim/netdevsimN)) are accepted for tests; they prove the order, not any offload.
   - Returns the representors found on the device's switch (by C(phys_port_name)) and fails when switchdev shows
     fewer than one per VF after O(wait_timeout).
+  - "Refuses, before anything changes, a mode or VF count change on a device that carries the management
+    connection at any layer (see O(management_addresses)): switchdev resets the uplink and the VFs are unbound.
+    O(allow_management) overrides. Check mode refuses the same way."
   - Not for a BlueField host in DPU mode, where the Arm side owns the eSwitch (the C(dataplane.node.ovn_dpu)
     role only verifies it there).
 author:
   - dataplane.node contributors (@dataplane-node)
 extends_documentation_fragment:
   - dataplane.node.node
+  - dataplane.node.node.management
 options:
   device:
     description: devlink handle of the PF, V(pci/0000:03:00.0), or V(netdevsim/netdevsim10).
@@ -101,6 +105,10 @@ problems:
   elements: str
   returned: failure
   sample: ["pci/0000:00:03.0 supports 0 to 7 VFs, 9 asked"]
+management:
+  description: What the management guard found (as M(dataplane.node.pci_driver) returns it in RV(management)).
+  type: dict
+  returned: when the mode or the VF count changes
 """
 
 import time
@@ -112,6 +120,8 @@ from ansible_collections.dataplane.node.plugins.module_utils._devlink import Dev
 from ansible_collections.dataplane.node.plugins.module_utils._dpu import (
     DpuError, describe_step, eswitch_problems, parse_devlink_eswitch, plan_eswitch, representor_problems)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._netstack import (
+    MANAGEMENT_ARGS, guard_problems, module_stack, summary)
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse, refuse_test_root_outside_check_mode)
 
@@ -158,6 +168,7 @@ def main():
             hw_tc_offload=dict(type='bool', default=True),
             wait_timeout=dict(type='int', default=60),
             root=ROOT_ARG,
+            **MANAGEMENT_ARGS
         ),
         supports_check_mode=True,
     )
@@ -177,10 +188,23 @@ def main():
                              vendor=dev.vendor, bus=dev.bus, numvfs_path=dev.numvfs_path)
     except (DpuError, HostRootError) as exc:
         refuse(module, getattr(exc, 'problems', [str(exc)]))
+    management = None
+    if steps:
+        # The handle's device: pci/0000:03:00.0 -> 0000:03:00.0, netdevsim/netdevsim10 -> netdevsim10.
+        stack = module_stack(module, Host(root))
+        for warning in stack['warnings']:
+            module.warn(warning)
+        management = summary(stack)
+        problems = guard_problems(stack, [dev.handle.split('/', 1)[-1]], 'changing its eSwitch to %s (the uplink '
+                                  'resets, the VFs are unbound)' % params['mode'], params['allow_management'])
+        if problems:
+            refuse(module, problems, {'device': dev.handle, 'management': management})
     numvfs = before['numvfs'] if params['numvfs'] is None else params['numvfs']
     result = dict(changed=bool(steps), device=dev.handle, mode=params['mode'], numvfs=numvfs,
                   steps=[describe_step(s) if s[0] != 'numvfs' else '/%s = %d' % (s[1], s[2]) for s in steps],
                   representors=representors_for_return(dev.representors()))
+    if management is not None:
+        result['management'] = management
     if module._diff:
         result['diff'] = {'before': before, 'after': {'mode': params['mode'], 'numvfs': numvfs}}
 

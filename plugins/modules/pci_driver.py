@@ -15,14 +15,16 @@ version_added: 0.1.0
 description:
   - Binds each selected device with C(driver_override), unbind and C(drivers_probe) (never C(new_id), which takes
     every device of that model), loads the driver's kernel module when needed, and reads the binding back.
-  - "Refuses, before touching anything, unless explicitly allowed: a device that carries the default route or the
-    address Ansible connects to; vfio-pci while the IOMMU is off (no-IOMMU mode taints the kernel); an IOMMU group
+  - "Refuses, before touching anything, unless explicitly allowed: a device that carries the management connection
+    at any layer (its own netdev, a bond, VLAN, bridge or OVS bridge above it, or, for a PF, one of its VFs: see
+    O(management_addresses)); vfio-pci while the IOMMU is off (no-IOMMU mode taints the kernel); an IOMMU group
     with other devices still on host drivers; Mellanox/NVIDIA mlx5 devices (bifurcated: DPDK uses mlx5_core)."
   - Bindings do not survive a reboot by themselves; the C(dataplane.node.sriov) role re-applies them at boot.
 author:
   - dataplane.node contributors (@dataplane-node)
 extends_documentation_fragment:
   - dataplane.node.node
+  - dataplane.node.node.management
 options:
   devices:
     description: PCI addresses to bind.
@@ -58,12 +60,6 @@ options:
     description: Driver to bind to; an empty string returns the devices to their default driver.
     type: str
     required: true
-  management_addresses:
-    description:
-      - Addresses the controller reaches the node on (for example C(ansible_host)); a device holding one is refused.
-    type: list
-    elements: str
-    default: []
   bindings:
     description:
       - Several selections bound in one call, each a dict of the selectors above (O(devices), O(vendor_device),
@@ -99,10 +95,6 @@ options:
       expect:
         description: Fail unless exactly this many devices are selected by this selection.
         type: int
-  allow_management:
-    description: Bind a device even if it carries the default route or a management address.
-    type: bool
-    default: false
   include_group:
     description: Bind the other devices of the IOMMU group too, instead of refusing.
     type: bool
@@ -123,7 +115,7 @@ EXAMPLES = r"""
     vfs_of: "0000:00:03.0"
     vf_indexes: [0, 1]
     driver: vfio-pci
-    management_addresses: ["{{ ansible_host }}"]
+    management_addresses: "{{ ansible_host | dataplane.node.management_addresses }}"
 
 - name: VFs of two PFs and a whole NIC to vfio-pci in one call (nothing written unless all are allowed)
   dataplane.node.pci_driver:
@@ -132,7 +124,7 @@ EXAMPLES = r"""
       - {vfs_of: "0000:3b:00.1", vf_indexes: [0], expect: 1}
       - {devices: ["0000:5e:00.0"], expect: 1}
     driver: vfio-pci
-    management_addresses: ["{{ ansible_host }}"]
+    management_addresses: "{{ ansible_host | dataplane.node.management_addresses }}"
 
 - name: The spare NIC back to its kernel driver
   dataplane.node.pci_driver:
@@ -169,9 +161,17 @@ noiommu:
   description: True when vfio's unsafe no-IOMMU mode was enabled (the kernel is tainted).
   type: bool
   returned: always
+management:
+  description:
+    - What the management guard found - C(identified) (false when nothing identifies the management connection,
+      with a warning), C(sources) (each address or netdev, where it came from, the netdevs holding it),
+      C(devices) (device -> the paths that carry the management connection over it), C(unmatched) (addresses no
+      netdev holds) and C(warnings).
+  type: dict
+  returned: when devices were selected
+  sample: {"identified": true, "devices": {"0000:3b:00.0": ["0000:3b:00.0 (ens1f0) -> bond0 -> bond0.120
+           (10.1.2.3, this SSH session)"]}, "sources": [], "unmatched": [], "warnings": []}
 """
-
-import json
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -179,8 +179,9 @@ from ansible_collections.dataplane.node.plugins.module_utils._apply import Sysfs
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._netstack import MANAGEMENT_ARGS, module_stack, summary
 from ansible_collections.dataplane.node.plugins.module_utils._pci import (
-    PCI_DIR, PciError, binding_problems, management_netdevs, plan_bind, plan_bind_new_vf, predict_vfs,
+    PCI_DIR, PciError, binding_problems, plan_bind, plan_bind_new_vf, predict_vfs,
     predicted_binding_problems, select_devices, select_pf)
 
 NOIOMMU = 'sys/module/vfio/parameters/enable_unsafe_noiommu_mode'
@@ -239,12 +240,11 @@ def main():
             selection_spec,
             bindings=dict(type='list', elements='dict', options=selection_spec),
             driver=dict(type='str', required=True),
-            management_addresses=dict(type='list', elements='str', default=[]),
-            allow_management=dict(type='bool', default=False),
             include_group=dict(type='bool', default=False),
             allow_noiommu=dict(type='bool', default=False),
             allow_bifurcated=dict(type='bool', default=False),
             root=ROOT_ARG,
+            **MANAGEMENT_ARGS
         ),
         required_by={'vf_indexes': 'vfs_of', 'vfs_planned': 'vfs_of'},
         mutually_exclusive=[('bindings', 'devices'), ('bindings', 'vendor_device'), ('bindings', 'vfs_of'),
@@ -275,21 +275,20 @@ def main():
     for sel_selected, sel_new, _pf in resolved:
         selected.extend(a for a in sel_selected if a not in selected)
         new_vfs.extend(a for a in sel_new if a not in new_vfs)
-    mgmt = []
-    if p['management_addresses']:
-        rc, out, err = module.run_command(['ip', '-j', 'addr', 'show'])
-        if rc != 0:
-            module.fail_json(msg='cannot list addresses to protect the management NIC: %s' % err)
-        mgmt = management_netdevs(json.loads(out or '[]'), p['management_addresses'])
+    # The management stack (SSH session, addresses, interfaces, default routes, down every layer to the devices).
+    stack = module_stack(module, host)
+    for warning in stack['warnings']:
+        module.warn(warning)
     # The guards run over every device of the call at once: a group moved whole by two selections is whole.
-    problems, targets = binding_problems(host, selected, driver, mgmt, p['allow_management'], p['include_group'],
-                                         p['allow_noiommu'], p['allow_bifurcated']) if selected else ([], [])
+    problems, targets = binding_problems(host, selected, driver, (), p['allow_management'], p['include_group'],
+                                         p['allow_noiommu'], p['allow_bifurcated'], stack=stack) if selected else ([], [])
     for _selected, sel_new, pf in resolved:
         if sel_new:
             problems.extend(predicted_binding_problems(pf, sel_new, driver, host.iommu(), p['allow_noiommu'],
                                                        p['allow_bifurcated']))
     if problems:
-        module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems, selected=targets)
+        module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems, selected=targets,
+                         management=summary(stack))
 
     noiommu = driver == 'vfio-pci' and not host.iommu()['enabled']
     before = dict((a, host.fs.link_name('%s/%s/driver' % (PCI_DIR, a))) for a in targets)
@@ -303,7 +302,8 @@ def main():
     targets = targets + new_vfs
     devices = dict((a, {'before': before[a], 'after': driver or '(default)'}) for a in targets)
     result = dict(changed=bool(writes), devices=devices, predicted=new_vfs,
-                  writes=['/%s = %s' % (r, v.strip()) for r, v in writes], noiommu=noiommu and bool(writes))
+                  writes=['/%s = %s' % (r, v.strip()) for r, v in writes], noiommu=noiommu and bool(writes),
+                  management=summary(stack))
     if module._diff:
         result['diff'] = {'before': before, 'after': dict((a, devices[a]['after']) for a in targets)}
 

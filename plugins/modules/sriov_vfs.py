@@ -19,11 +19,16 @@ description:
     and returns the VFs' addresses, drivers and netdevs.
   - Refuses counts above C(sriov_totalvfs), PFs without SR-IOV, and changing the count of a PF whose VFs are bound
     to vfio-pci (possibly in use by DPDK) unless O(force) is set.
+  - "Refuses, before anything changes, a VF count change that would take down the management connection (see
+    O(management_addresses)): one of the PF's VFs carries it (the change destroys the VFs), or the PF carries it
+    at any layer (a bond, VLAN, bridge or OVS bridge above it; drivers such as igb and ixgbe reset the PF's link
+    when the count changes). O(allow_management) overrides. Check mode refuses the same way."
   - VF counts do not survive a reboot; the C(dataplane.node.sriov) role re-applies them at boot.
 author:
   - dataplane.node contributors (@dataplane-node)
 extends_documentation_fragment:
   - dataplane.node.node
+  - dataplane.node.node.management
 options:
   pf:
     description: PCI address of the PF (V(0000:3b:00.0) or V(3b:00.0)).
@@ -112,6 +117,10 @@ writes:
   elements: str
   returned: always
   sample: ["/sys/bus/pci/devices/0000:00:03.0/sriov_numvfs = 0", "/sys/bus/pci/devices/0000:00:03.0/sriov_numvfs = 4"]
+management:
+  description: What the management guard found (as M(dataplane.node.pci_driver) returns it in RV(management)).
+  type: dict
+  returned: when the VF count changes
 """
 
 
@@ -121,6 +130,8 @@ from ansible_collections.dataplane.node.plugins.module_utils._apply import Sysfs
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._netstack import (
+    MANAGEMENT_ARGS, guard_problems, module_stack, summary)
 from ansible_collections.dataplane.node.plugins.module_utils._pci import PciError, plan_vfs, select_pf, wait_for_vfs
 
 
@@ -146,6 +157,7 @@ def main():
             force=dict(type='bool', default=False),
             wait_timeout=dict(type='int', default=60),
             root=ROOT_ARG,
+            **MANAGEMENT_ARGS
         ),
         required_one_of=[('pf', 'netdev', 'vendor')],
         mutually_exclusive=[('pf', 'netdev', 'vendor')],
@@ -161,10 +173,24 @@ def main():
     except (PciError, HostRootError) as exc:
         module.fail_json(msg='nothing changed: %s' % exc, problems=getattr(exc, 'problems', [str(exc)]))
     sriov = pf['sriov']
+    management = None
+    if any(rel.endswith('/sriov_numvfs') for rel, _value in writes):
+        # Asked only when the count changes: the autoprobe flag alone touches no netdev.
+        stack = module_stack(module, host)
+        for warning in stack['warnings']:
+            module.warn(warning)
+        management = summary(stack)
+        problems = guard_problems(stack, [pf['address']], 'changing its VF count from %d to %d' % (
+            sriov['numvfs'] or 0, params['numvfs']), params['allow_management'])
+        if problems:
+            module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems, pf=pf['address'],
+                             management=management)
     autoprobe = sriov['drivers_autoprobe'] if params['drivers_autoprobe'] is None else params['drivers_autoprobe']
     result = dict(changed=bool(writes), pf=pf['address'], numvfs=params['numvfs'], vfs=sriov['vfs'],
                   writes=['/%s = %s' % w for w in writes], drivers_autoprobe=autoprobe,
                   pf_netdevs=pf['netdevs'], vendor=pf['vendor'], vf_device=vf_device(host, sriov['vfs']))
+    if management is not None:
+        result['management'] = management
     if module._diff:
         result['diff'] = {'before': {'numvfs': sriov['numvfs'], 'drivers_autoprobe': sriov['drivers_autoprobe']},
                           'after': {'numvfs': params['numvfs'], 'drivers_autoprobe': autoprobe}}
