@@ -23,10 +23,14 @@ description:
     (the system hostname) and C(system-id) back at every start; keys it rewrote are set again and returned in
     RV(rewritten_at_restart); a C(hostname) other than the system's does not survive the next restart.
   - Optionally makes a bridge holding the given ports and internal ports, with a fail mode.
+  - "Refuses to restart ovs-vswitchd, before anything changes, when the management connection runs through Open
+    vSwitch (an OVS bridge such as C(br-ex) holds the management address, or a NIC under it is an OVS port: see
+    O(management_addresses)); O(allow_management) overrides. Check mode refuses the same way."
 author:
   - dataplane.node contributors (@dataplane-node)
 extends_documentation_fragment:
   - dataplane.node.node
+  - dataplane.node.node.management
 options:
   other_config:
     description: Keys of C(other_config) (values as strings or booleans); a null value removes the key.
@@ -115,6 +119,10 @@ problems:
   type: list
   elements: str
   returned: on failure
+management:
+  description: What the management guard found (as M(dataplane.node.pci_driver) returns it in RV(management)).
+  type: dict
+  returned: when ovs-vswitchd would be restarted
 """
 
 import os
@@ -124,8 +132,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dataplane.node.plugins.module_utils._apply import write_atomic
 from ansible_collections.dataplane.node.plugins.module_utils._dpu import (
     DpuError, parse_ovs_list_json, plan_bridge, plan_ovs, system_id_conf)
+from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse, refuse_test_root_outside_check_mode)
+from ansible_collections.dataplane.node.plugins.module_utils._netstack import (
+    MANAGEMENT_ARGS, module_stack, ovs_problems, summary)
 
 SYSTEM_ID_CONF = 'etc/openvswitch/system-id.conf'
 
@@ -168,6 +179,7 @@ def main():
             fail_mode=dict(type='str', choices=['standalone', 'secure']),
             restart_command=dict(type='list', elements='str', default=['systemctl', 'restart', 'ovs-vswitchd.service']),
             root=ROOT_ARG,
+            **MANAGEMENT_ARGS
         ),
         supports_check_mode=True,
     )
@@ -204,11 +216,27 @@ def main():
         if have != system_id_conf(params['system_id']):
             conf_change = (have.strip() if have else None, params['system_id'])
     restart = 'hw-offload' in changes.get('other_config', {})
+    management = None
+    if restart:
+        # Traffic through OVS stops while ovs-vswitchd restarts: ask before, in check mode too.
+        try:
+            stack = module_stack(module, Host(root))
+        except HostRootError as exc:
+            refuse(module, [str(exc)])
+        for warning in stack['warnings']:
+            module.warn(warning)
+        management = summary(stack)
+        problems = ovs_problems(stack, 'restarting ovs-vswitchd (hw-offload changed)',
+                                module.params['allow_management'])
+        if problems:
+            refuse(module, problems, {'management': management})
     commands = bridge_cmds + ([vsctl] if vsctl else []) + ([params['restart_command']] if restart else [])
     result = dict(changed=bool(commands or conf_change),
                   changes=dict((c, dict((k, list(v)) for k, v in keys.items())) for c, keys in changes.items()),
                   commands=commands, restarted=restart,
                   other_config=before.get('other_config') or {}, external_ids=before.get('external_ids') or {})
+    if management is not None:
+        result['management'] = management
     if conf_change:
         result['changes']['system-id.conf'] = list(conf_change)
     if module._diff:
