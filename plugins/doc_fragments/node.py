@@ -61,7 +61,7 @@ attributes:
 options:
   management_addresses:
     description:
-      - Addresses the controller reaches the node on (for example what C(ansible_host) resolves to: see the
+      - Addresses the controller reaches the node on (for example what C(ansible_host) resolves to, with the
         C(dataplane.node.management_addresses) filter). A host name is not resolved on the node; it is reported
         as not protected.
       - Besides these, the guard protects the server address of the SSH session (C(SSH_CONNECTION) of the module
