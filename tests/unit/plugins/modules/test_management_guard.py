@@ -61,8 +61,9 @@ def test_pci_driver_warns_when_nothing_identifies_the_management_connection(run_
                                            'driver': 'vfio-pci', 'management_addresses': ['node1.example.com']})
     assert code == 0
     assert result['management']['identified'] is False
-    warnings = [w['event']['msg'] if isinstance(w, dict) else w for w in result['warnings']]  # 2.19 wraps them
-    assert warnings == result['management']['warnings']
+    # Also sent through module.warn (ansible-core prints each text once per process, so not asserted here).
+    warnings = result['management']['warnings']
+    assert len(warnings) == 2
     assert warnings[0].startswith('nothing identifies the management connection on this node')
     assert warnings[1].startswith('node1.example.com: not an address')
 
