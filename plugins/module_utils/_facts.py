@@ -59,6 +59,10 @@ def gather(host, subsets, kubelet_binary='kubelet', run_command=None, warn=None)
         facts['iommu'] = host.iommu()
     if 'pci' in subsets:
         facts['pci'] = host.pci()
+        # The management stack as far as the node alone tells it (default routes down every layer): the preflight
+        # plans the management guard's refusals from it.
+        from ansible_collections.dataplane.node.plugins.module_utils._netstack import host_stack, summary
+        facts['management'] = summary(host_stack(host))
     if 'cmdline' in subsets:
         facts['cmdline'] = host.cmdline()
     if 'boot' in subsets:

@@ -338,9 +338,11 @@ def node_problems(values, facts, forbid_vfio=False):
         if pf.get('vfio_vfs') and found['driver'] in BIFURCATED_DRIVERS:
             problems.append('sriov_pfs[%d]: %s runs %s (bifurcated): its VFs serve DPDK on that driver, not vfio-pci'
                             % (index, found['address'], found['driver']))
-        if found['carries_default_route'] and _is_count(pf.get('numvfs')) and pf.get('force'):
-            problems.append('sriov_pfs[%d]: %s carries the default route: force would cut the connection'
-                            % (index, found['address']))
+        if _is_count(pf.get('numvfs')) and pf['numvfs'] != (found['sriov'].get('numvfs') or 0) and \
+                not values.get('sriov_allow_management'):
+            problems.extend('sriov_pfs[%d]: %s carries the management connection [%s]: changing its VF count would '
+                            'cut it (set sriov_allow_management to do it anyway)' % (index, found['address'], path)
+                            for path in _management_paths(facts, found['address']))
     for index, address in enumerate(values.get('sriov_vfio_devices') or []):
         try:
             address = normalize_pci_address(str(address))
@@ -349,9 +351,10 @@ def node_problems(values, facts, forbid_vfio=False):
         device = facts['pci']['devices'].get(address)
         if device is None:
             problems.append('sriov_vfio_devices[%d]: no network/accelerator device at %s' % (index, address))
-        elif device['carries_default_route']:
-            problems.append('sriov_vfio_devices[%d]: %s carries the default route (the management connection)'
-                            % (index, address))
+        elif _management_paths(facts, address) and not values.get('sriov_allow_management'):
+            problems.extend('sriov_vfio_devices[%d]: %s carries the management connection [%s]: binding it to '
+                            'vfio-pci would cut it (set sriov_allow_management to do it anyway)' % (index, address, path)
+                            for path in _management_paths(facts, address))
         elif device['driver'] in BIFURCATED_DRIVERS:
             problems.append('sriov_vfio_devices[%d]: %s runs %s (bifurcated): no vfio-pci' % (index, address, device['driver']))
     online = set((facts['numa'].get('cpus') or {}).get('online') or [])
@@ -370,6 +373,16 @@ def node_problems(values, facts, forbid_vfio=False):
         if online and cpus >= online:
             problems.append('kernel_cmdline_isolated_cpus: isolates every CPU; leave some for the system')
     return problems
+
+
+def _management_paths(facts, address):
+    """The paths over which `address` carries the management connection, from the facts' management section (the
+    default routes down every layer, node_facts); the device's own default route when the facts predate it."""
+    management = facts.get('management')
+    if isinstance(management, dict):
+        return list((management.get('devices') or {}).get(address) or [])
+    device = facts['pci']['devices'].get(address) or {}
+    return ['%s (default route)' % address] if device.get('carries_default_route') else []
 
 
 def check_host(defined, options, facts=None, custom_profiles=None):

@@ -154,6 +154,15 @@ ansible_facts:
             - C(default_route_netdevs) and C(sriov_pfs).
           type: dict
           returned: when pci is gathered
+        management:
+          description:
+            - The management stack as far as the node alone tells it (the IPv4 and IPv6 default routes, walked down
+              VLANs, bonds, bridges and OVS bridges to the devices, and from a VF to its PF), as the modules that can
+              take a netdev down return it in C(management) - C(identified), C(sources), C(devices) (device -> the
+              paths that carry the management connection over it), C(unmatched), C(warnings).
+            - The preflight plans the management guard's refusals from it.
+          type: dict
+          returned: when pci is gathered
         cmdline:
           description:
             - C(/proc/cmdline) parsed as the kernel's C(next_arg()) reads it; C(raw), C(args) (the kernel's arguments,

@@ -132,10 +132,28 @@ def test_values_checked_against_the_two_socket_server(options, facts):
         'sriov_pfs[1]: no PCI device has the netdev eth9',
         'sriov_pfs[2]: 0000:3b:00.0 runs mlx5_core (bifurcated): its VFs serve DPDK on that driver, not vfio-pci',
         'sriov_pfs[3]: 0000:18:00.0 (ixgbe) has no SR-IOV capability',
-        'sriov_vfio_devices[0]: 0000:18:00.0 carries the default route (the management connection)',
+        'sriov_vfio_devices[0]: 0000:18:00.0 carries the management connection [0000:18:00.0 (eno1: default '
+        'route)]: binding it to vfio-pci would cut it (set sriov_allow_management to do it anyway)',
         'sriov_vfio_devices[1]: no network/accelerator device at 0000:00:17.0',
         'kernel_cmdline_isolated_cpus: CPUs 60,61,62,63 do not exist (online: 0-31)',
     ]
+
+
+def test_preflight_plans_the_management_guard_on_a_stacked_default_route(options, tmp_path):
+    """The default route on a VLAN over a bond of two PFs: the plan refuses a VF count change on a bond slave,
+    with the path, as the real run's sriov_vfs would; sriov_allow_management lets it through."""
+    import synthhost
+
+    builder = synthhost.stacked()
+    builder.default_route('bond0.120')
+    facts = gather(Host(builder.write(str(tmp_path / 'stacked'))), SUBSETS)
+    assert sorted(facts['management']['devices']) == ['0000:5e:00.0', '0000:5e:00.1']
+    values = {'sriov_pfs': [{'pf': '0000:5e:00.1', 'numvfs': 4}, {'pf': '0000:af:00.0', 'numvfs': 4}]}
+    result = pf.check_host(values, options, facts)
+    assert result['problems'] == [
+        'sriov_pfs[0]: 0000:5e:00.1 carries the management connection [0000:5e:00.1 (ens2f1) -> bond0 -> bond0.120 '
+        '(default route)]: changing its VF count would cut it (set sriov_allow_management to do it anyway)']
+    assert pf.check_host(dict(values, sriov_allow_management=True), options, facts)['problems'] == []
 
 
 def test_valid_host_gets_a_plan_and_placed_pools(options, facts):

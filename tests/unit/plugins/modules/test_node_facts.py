@@ -20,7 +20,7 @@ def test_returns_namespaced_facts(run_module, host_root):
     assert facts['gather_subset'] == ['hugepages', 'pci']
     assert facts['root'] == root
     assert facts['hugepages']['pools']['1G']['nodes']['1']['nr'] == 8
-    assert sorted(facts) == ['gather_subset', 'hugepages', 'pci', 'root', 'summary']
+    assert sorted(facts) == ['gather_subset', 'hugepages', 'management', 'pci', 'root', 'summary']
 
 
 def test_check_mode_gives_the_same_facts(run_module, host_root):
