@@ -126,6 +126,14 @@ class HostFS:
         except OSError:
             return None
 
+    def resolve(self, rel):
+        """The path a chain of symlinks leads to, relative to the root ('sys/class/net/enp0s2/device' ->
+        'sys/devices/pci0000:00/0000:00:02.0/virtio0'), or None when it is missing or leaves the root."""
+        real = os.path.realpath(self._prefix + rel)
+        if not real.startswith(self._prefix) or not os.path.lexists(real):
+            return None
+        return real[len(self._prefix):]
+
     def link_name(self, rel):
         """Basename of a symlink's target: 'driver' -> 'igb', 'iommu_group' -> '7'."""
         target = self.readlink(rel)

@@ -221,10 +221,15 @@ class NetGraph:
     def device(self, netdev):
         """The device under a netdev: its PCI address (a virtio netdev's PCI parent too), another bus device's
         name (netdevsim10), or None for a virtual netdev."""
-        target = self.fs.readlink('%s/%s/device' % (_NET, netdev))
+        # The host model knows which PCI function owns a netdev (virtio's netdev hangs off virtio0, a child of
+        # the PCI function); the link is only asked for netdevs it does not report.
+        if netdev in self.by_pci:
+            return self.by_pci[netdev]
+        # `device` is a relative link ('../../../virtio0'): only the resolved path names the bus address.
+        target = self.fs.resolve('%s/%s/device' % (_NET, netdev))
         if not target:
-            return self.by_pci.get(netdev)
-        parts = [p for p in target.split('/') if p and p != '..']
+            return None
+        parts = [p for p in target.split('/') if p]
         for part in reversed(parts):
             if _PCI_ADDRESS.match(part):
                 return part.lower()

@@ -230,8 +230,15 @@ def binding_problems(host, addresses, driver, management_netdevs=(), allow_manag
             problems.append('%s: no such PCI device' % address)
             continue
         # The whole stack: the device's own netdevs, a bond/VLAN/bridge/OVS bridge above them, or a VF of this PF.
-        problems.extend(guard_problems(stack, [address], 'moving it to %s' % (driver or 'its default driver'),
-                                       allow_management))
+        refusals = guard_problems(stack, [address], 'moving it to %s' % (driver or 'its default driver'),
+                                  allow_management)
+        if not refusals and not allow_management and device.get('carries_default_route'):
+            # The host model's own reading, kept as a second opinion: a resolver that misreads a sysfs layout
+            # must not be the only thing between the bind and the session.
+            refusals = ['%s carries the management connection [%s (%s: default route)]: moving it to %s would '
+                        'cut it (set allow_management to do it anyway)' % (
+                            address, address, ', '.join(device.get('netdevs') or ()), driver or 'its default driver')]
+        problems.extend(refusals)
         if driver == 'vfio-pci':
             if device.get('driver') in BIFURCATED_DRIVERS or device.get('vendor') == MELLANOX_VENDOR:
                 if not allow_bifurcated:

@@ -178,3 +178,45 @@ def test_pure_parsers():
     assert ns.parse_ppid('') is None
     links = [{'ifname': 'eth0', 'addr_info': [{'local': '10.0.0.1'}, {'local': 'FD00::1'}]}]
     assert ns.address_netdevs(links, ['fd00:0::1', '10.0.0.2']) == {'fd00::1': ['eth0'], '10.0.0.2': []}
+
+
+def _with_class_net(root):
+    """The captured QEMU guest with sys/class/net as the kernel lays it out: class/net/enp0s2 links into the
+    PCI function's virtio0 child and its `device` link is relative ('../../../virtio0'). The capture left
+    class/net out; the VM run of 2026-12-02 found the guard blind to exactly this shape."""
+    net = os.path.join(root, 'sys/class/net')
+    os.makedirs(net)
+    os.symlink('../../devices/pci0000:00/0000:00:02.0/virtio0/net/enp0s2', os.path.join(net, 'enp0s2'))
+    os.symlink('../../../virtio0', os.path.join(root, 'sys/devices/pci0000:00/0000:00:02.0/virtio0/net/enp0s2/device'))
+    return root
+
+
+@pytest.fixture
+def qemu_guest(tmp_path):
+    import hosttree
+    root = str(tmp_path / 'qemu')
+    hosttree.load_tree(os.path.join(os.path.dirname(NETSTACK), 'hosts', 'qemu-igb.tree'), root)
+    return _with_class_net(root)
+
+
+@pytest.mark.parametrize('by_host_model', [True, False])
+def test_virtio_management_nic_by_default_route_alone(qemu_guest, by_host_model):
+    """No SSH_CONNECTION, no management address: the default route alone must protect the virtio NIC under it,
+    whether the host model names its netdev or only sysfs' relative `device` link does."""
+    host = Host(qemu_guest)
+    pci_netdevs = ns.pci_netdev_map(host) if by_host_model else {}
+    graph = ns.NetGraph(host.fs, None, pci_netdevs)
+    assert graph.device('enp0s2') == '0000:00:02.0'
+    stack = ns.resolve(host.fs, ns.management_sources(default_routes=host.default_route_netdevs()), [], None,
+                       pci_netdevs)
+    assert stack['identified']
+    assert stack['devices'] == {'0000:00:02.0': ['0000:00:02.0 (enp0s2: default route)']}
+    problems = ns.guard_problems(stack, ['0000:00:02.0'], 'binding it to vfio-pci')
+    assert len(problems) == 1 and 'default route' in problems[0]
+
+
+def test_virtio_management_nic_by_ssh_session(qemu_guest):
+    host = Host(qemu_guest)
+    ip_json = [{'ifname': 'enp0s2', 'addr_info': [{'local': '10.0.2.15', 'prefixlen': 24}]}]
+    stack = ns.host_stack(host, ssh=[('10.0.2.15', 'environment')], ip_addr_json=ip_json)
+    assert stack['devices']['0000:00:02.0'][0].startswith('0000:00:02.0 (enp0s2: 10.0.2.15, this SSH session')

@@ -228,6 +228,18 @@ def test_guards_protect_the_management_nic(guest):
     assert binding_problems(host, ['0000:00:02.0'], 'vfio-pci', allow_management=True)[0] == []
 
 
+def test_default_route_nic_refused_even_when_the_resolver_sees_nothing(guest):
+    """A second opinion: a stack that found no device (a sysfs layout the resolver misread, as on the VM of
+    2026-12-02) still leaves the NIC under the default route refused by the host model's own reading."""
+    host = Host(guest)
+    blind = {'devices': {}, 'netdevs': {}, 'seeds': [], 'unmatched': [], 'identified': False, 'crosses_ovs': False,
+             'warnings': []}
+    problems, _targets = binding_problems(host, ['0000:00:02.0'], 'vfio-pci', stack=blind)
+    assert problems == ['0000:00:02.0 carries the management connection [0000:00:02.0 (enp0s2: default route)]: '
+                        'moving it to vfio-pci would cut it (set allow_management to do it anyway)']
+    assert binding_problems(host, ['0000:00:02.0'], 'vfio-pci', stack=blind, allow_management=True)[0] == []
+
+
 def test_guard_holds_for_a_vlan_on_the_pf_issue_20(guest):
     """The issue's reproduction on the captured guest: the management netdev is enp0s3.100, a VLAN on the igb PF
     (the captured tree has no sys/class/net: the VLAN's lower link is added as the kernel makes it)."""
