@@ -16,7 +16,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.dataplane.node.plugins.module_utils import _k8s_nodes
+from ansible_collections.dataplane.node.plugins.module_utils import _k8s_nodes, _rolling
 from ansible_collections.dataplane.node.plugins.module_utils._locality import plan_lines
 from ansible_collections.dataplane.node.plugins.module_utils._preflight import (
     PLAY_SPEC,
@@ -145,6 +145,11 @@ class ActionModule(ActionBase):
         lines.append('reboot needed on %d of %d host(s)%s' % (
             len(reboots), len(results), ': ' + ', '.join(reboots) if reboots else ''))
         lines.extend(_k8s_nodes.plan_lines(answers))
+        valid = sorted(h for h in results if h not in invalid)
+        disrupt = _rolling.may_disrupt(reboots, dict((h, results[h]['vars']) for h in valid))
+        serial_given = task_vars.get('dataplane_serial') is not None
+        serial = task_vars['dataplane_serial'] if serial_given else (1 if disrupt else '100%')
+        lines.append(_rolling.plan_line(serial, serial_given, len(valid), disrupt))
         result.update(
             changed=False,
             hosts=dict((h, {'problems': r['problems'], 'set_vars': r['set_vars'], 'plan': r['plan'],
@@ -152,6 +157,8 @@ class ActionModule(ActionBase):
             invalid_hosts=invalid,
             valid_hosts=sorted(h for h in results if h not in invalid),
             reboot_hosts=reboots,
+            serial=serial,
+            rounds=_rolling.rounds(serial, len(valid)),
             api_servers=dict((k, {'nodes': len(a.get('nodes', [])), 'error': a.get('error')}) for k, a in answers.items()),
             plan=lines,
         )

@@ -131,7 +131,9 @@ def test_partial_run_lets_the_hosts_with_known_nodes_go_on(tmp_path, cluster):
     assert sorted(h for h, r in left_out.items() if r.get('failed')) == ['down', 'ghost', 'good1.example.com']
     assert "the API server has no Node 'ghost'" in left_out['ghost']['msg']
     second = [hosts for play, _name, hosts in ran if play == 'Prepare DPDK nodes' and hosts]
-    assert second and all(set(hosts) == {'good1', 'plain', 'worker-2'} for hosts in second)
+    # A kubeconfig is given (a drain may happen): the default batch is one node, each task runs for one host.
+    assert second and all(len(hosts) == 1 for hosts in second)
+    assert set().union(*second) == {'good1', 'plain', 'worker-2'}
 
 
 def test_the_check_can_be_turned_off_in_the_module(tmp_path, cluster):
