@@ -8,6 +8,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
+import os
 import re
 
 import pytest
@@ -197,3 +199,19 @@ def test_management_nic_is_refused(host):
         result = exc.result
     assert 'carries the management connection' in result['msg']
     assert driver_of(host, '0000:00:02.0') == 'virtio-pci'
+
+
+def test_the_last_run_summary_is_unchanged_with_the_pools_and_vfs_and_nothing_pending(host):
+    # The idempotence run wrote it last (dataplane_summary_path, molecule.yml): nothing changed, nothing pending.
+    path = os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'summary', 'dpdk-node-1.json')
+    with open(path) as handle:
+        summary = json.load(handle)
+    assert summary['host'] == 'dpdk-node-1'
+    assert summary['status'] == 'unchanged' and summary['pending'] == [] and summary['changes'] == []
+    pools = dict(((r['size'], r['node']), (r['asked'], r['after'])) for r in summary['hugepages'])
+    assert pools[('2M', '0')] == (64, 64) and pools[('2M', '1')] == (128, 128)
+    assert pools[('1G', '0')] == (1, 1) and pools[('1G', '1')] == (1, 1)
+    vfs = [r for r in summary['vfs'] if r['after'] == 4]
+    assert len(vfs) == 1 and vfs[0]['drivers'] == {'vfio-pci': 2, 'igbvf': 2}
+    assert '0000:00:04.0' in summary['vfio']['bound']
+    assert '/dev/hugepages2M (2M)' in summary['mounts']['after']
