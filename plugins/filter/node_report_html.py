@@ -23,7 +23,9 @@ def node_report_html(hosts, hostvars, preflight=None, title='dataplane.node repo
         host_vars = hostvars[name]
         facts = (host_vars['ansible_facts'] if 'ansible_facts' in host_vars else {}).get('dataplane')
         entry = checked.get(name) or {}
-        entries.append({'name': name, 'facts': facts, 'plan': entry.get('plan'), 'problems': entry.get('problems')})
+        summary = host_vars['dataplane_node_summary'] if 'dataplane_node_summary' in host_vars else None
+        entries.append({'name': name, 'facts': facts, 'plan': entry.get('plan'), 'problems': entry.get('problems'),
+                        'summary': summary if isinstance(summary, dict) else None})
     return render_page(entries, title, generated)
 
 

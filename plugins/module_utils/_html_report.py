@@ -17,6 +17,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.dataplane.node.plugins.module_utils import _summary
 from ansible_collections.dataplane.node.plugins.module_utils._kernel_args import HUGEPAGE_KEYS, key_of
 from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, format_cpulist, tokenize_cmdline
 from ansible_collections.dataplane.node.plugins.module_utils._verify import boot_problems
@@ -189,7 +190,21 @@ def _numa_panel(node_id, node, facts, devices, uses):
     return ''.join(out)
 
 
-def render_host(name, facts, plan=None, problems=None):
+def _summary_html(summary):
+    """The last run's summary (module_utils/_summary.py) and its pending effects, when the page has one."""
+    lines = _summary.lines(summary)
+    out = ['<h3>Last run: <span data-run-status="%s">%s</span></h3>' % (esc(summary.get('status')), esc(summary.get('status')))]
+    body = [line.strip() for line in lines[1:] if not line.strip().startswith('PENDING ')]
+    if body:
+        out.append('<ul class="run">%s</ul>' % ''.join('<li>%s</li>' % esc(line) for line in body))
+    if summary.get('pending'):
+        out.append('<ul class="findings pending">%s</ul>' % ''.join(
+            '<li class="f-warning" data-level="pending">pending %s: %s</li>' % (esc(p['what']), esc(p['reason']))
+            for p in summary['pending']))
+    return ''.join(out)
+
+
+def render_host(name, facts, plan=None, problems=None, summary=None):
     """The <section> of one host."""
     facts = facts or {}
     boot = facts.get('boot') or {}
@@ -236,6 +251,8 @@ def render_host(name, facts, plan=None, problems=None):
                    '<div class="meta">numa_node -1: the firmware gives no affinity for these devices</div>%s</div>'
                    % ''.join(_nic_html(d, uses.get(d['address'], [])) for d in leftover))
     out.append('</div>')
+    if summary:
+        out.append(_summary_html(summary))
     found = node_findings(facts, plan, problems)
     out.append('<h3>Findings</h3>')
     if found:
@@ -264,7 +281,7 @@ def _fleet_row(name, facts, plan, problems):
 
 
 def render_page(hosts, title='dataplane.node report', generated=None):
-    """hosts: [{'name', 'facts', 'plan' (optional), 'problems' (optional)}] -> the whole HTML page."""
+    """hosts: [{'name', 'facts', 'plan', 'problems', 'summary' (the last three optional)}] -> the whole HTML page."""
     out = ['<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            '<title>%s</title><style>%s</style></head><body>' % (esc(title), _CSS),
@@ -279,6 +296,7 @@ def render_page(hosts, title='dataplane.node report', generated=None):
                'housekeeping. NICs: blue border = used by the run; <span class="vf vfio-pci">vfio-pci</span> '
                'VFs serve DPDK; orange bar = share of the node\'s memory in hugepages.</p>')
     for host in hosts:
-        out.append(render_host(host['name'], host.get('facts'), host.get('plan'), host.get('problems')))
+        out.append(render_host(host['name'], host.get('facts'), host.get('plan'), host.get('problems'),
+                               host.get('summary')))
     out.append('</main></body></html>\n')
     return ''.join(out)

@@ -120,3 +120,13 @@ def test_fleet_summary(converged):
         'w3    failed     no summary (the run stopped before the end)',
         'total: 1 unchanged, 1 failed, 1 pending',
     ]
+
+
+def test_the_html_report_shows_the_summary_and_the_pending_items(fresh):
+    from ansible_collections.dataplane.node.plugins.module_utils._html_report import render_page
+    item = summary(fresh, fresh, {'changed': True, 'reboot_allowed': 'false', 'reboot_reasons': ['iommu=pt']}, 'w1')
+    page = render_page([{'name': 'w1', 'facts': fresh, 'summary': item}])
+    assert 'Last run: <span data-run-status="pending">pending</span>' in page
+    assert '<li class="f-warning" data-level="pending">pending reboot: withheld by reboot_allowed: false: iommu=pt</li>' \
+        in page
+    assert 'Last run' not in render_page([{'name': 'w1', 'facts': fresh}])
