@@ -10,6 +10,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import glob
+import json
 import os
 
 import yaml
@@ -95,3 +96,22 @@ def test_every_role_notification_is_heard_by_the_change_handler():
             notify = task.get('notify')
             sent.update([notify] if isinstance(notify, str) else notify or [])
     assert sent and sent <= heard, 'role notifications the site playbook does not hear: %s' % sorted(sent - heard)
+
+
+def test_pending_effects_fail_the_run_with_dataplane_fail_on_pending(tmp_path):
+    # As above: the pools' change leaves a kubelet restart pending (the run's tags leave the kubelet role out).
+    other = 'never' if current_thp() != 'never' else 'madvise'
+    out = tmp_path / 'summary'
+    code, report, tail = run_playbook(tmp_path, INVENTORY, 'dataplane.node.site', (
+        '--check', '--tags', 'hugepages', '-e', 'hugepages_transparent=%s' % other, '-e', 'hugepages_persist=false',
+        '-e', 'dataplane_fail_on_pending=true', '-e', 'dataplane_summary_path=%s' % out))
+    assert code != 0, tail
+    ran = dict((t['task']['name'], t['hosts']) for p in report['plays'] for t in p['tasks'])
+    fail = ran['Fail on what is still pending (dataplane_fail_on_pending)']['localhost']
+    assert fail['failed'] and fail['msg'] == 'still pending: node1 pending kubelet restart'
+    assert ran['One line per node, changed, unchanged, failed or pending']['localhost']['msg'][1].split() == [
+        'node1', 'pending', 'kubelet', 'restart']
+    written = json.loads((out / 'node1.json').read_text())
+    assert written['status'] == 'pending' and written['pending'] == [
+        {'what': 'kubelet restart', 'reason': 'hugepage pools changed'}]
+    assert 'changes' in written
