@@ -62,9 +62,9 @@ SUITES = [
     Suite('trial_boot', 'pytest', TESTBED + COLLECTION + ['tests/vm/test_trial_boot.py'],
           tests=['tests/vm/test_trial_boot.py'], minutes=10),
     # The management guard on stacked netdevs (VLAN, bond of VFs, bridge, macvlan) on a real kernel (issue #20).
-    Suite('management_guard', 'pytest', TESTBED + COLLECTION + ['tests/vm/test_management_guard.py',
-                                                                 'tests/vm/roles_run.py',
-                                                                 'tests/vm/playbooks/management_guard.yml'],
+    Suite('management_guard', 'pytest',
+          TESTBED + COLLECTION + ['tests/vm/test_management_guard.py', 'tests/vm/roles_run.py',
+                                  'tests/vm/playbooks/management_guard.yml'],
           tests=['tests/vm/test_management_guard.py'], minutes=7),
     Suite('default', 'molecule', MOLECULE + ['molecule/default/**'], always=True, minutes=5),
     # The same scenario on a Debian 13 guest (tests/vm/test_scenarios.py VARIANTS; its own image, ~4 min cold).
