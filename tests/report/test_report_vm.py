@@ -94,7 +94,9 @@ def test_dry_run_prints_the_plan_and_the_reboot_and_changes_nothing(vm, inventor
     plan = preflight['plan']
     assert plan[0] == 'dpdk-node: locality place; NICs on node -; reboot: yes (missing intel_iommu=on iommu=pt)'
     assert '  NIC 0000:00:03.0 enp0s3 node ? driver igb: sriov (2 VFs, vfio none)' in plan
-    assert plan[-1] == 'reboot needed on 1 of 1 host(s): dpdk-node'
+    assert plan[-2] == 'reboot needed on 1 of 1 host(s): dpdk-node'
+    # The rolling default (#23): a run that may reboot goes one node at a time, and the plan says so.
+    assert plan[-1].startswith('rolling: serial 1 -> 1 round(s) for 1 host(s) (default: one node at a time')
     assert 'NUMA-locality plan' in preflight['diff']['after_header']
     assert tasks['Show the fleet plan (full per-node plan with --diff)']['msg'] == plan
     assert tasks['Configure the kernel command line through the boot loader']['reboot_required'] is True
