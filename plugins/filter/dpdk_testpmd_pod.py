@@ -13,6 +13,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.dataplane.node.plugins.module_utils._dpdk import (
     WorkloadError,
     parse_testpmd,
+    pod_status_problems,
     report_lines,
     testpmd_pod,
     workload_problems,
@@ -32,8 +33,9 @@ def dpdk_testpmd_pod(needs, facts, node_name, version=None, feature_gates=None):
         raise AnsibleFilterError('dpdk_testpmd_pod: %s' % '; '.join(exc.problems))
 
 
-def dpdk_workload_report(log, wanted, name):
-    """A testpmd pod's log + what was asked -> lines, problems, failure (EAL's own message) and the parsed run."""
+def dpdk_workload_report(log, wanted, name, status=None):
+    """A testpmd pod's log + what was asked (+ the pod's status) -> lines, problems, failure (EAL's own message) and
+    the parsed run."""
     if not isinstance(wanted, dict):
         raise AnsibleFilterError('dpdk_workload_report expects the wanted mapping that dpdk_testpmd_pod returned')
     if isinstance(log, (list, tuple)):
@@ -41,8 +43,14 @@ def dpdk_workload_report(log, wanted, name):
     result = parse_testpmd(log or '')
     problems = workload_problems(result, wanted)
     failure = result['failure']
+    lines = report_lines(name, result, wanted)
+    if status is not None and failure is None and not result['started']:
+        # Nothing of DPDK in the log: the pod's status says why (not admitted, image missing, still pending).
+        extra = pod_status_problems(status)
+        problems = extra + problems
+        lines[1:1] = ['  problem: %s' % problem for problem in extra]
     return {
-        'lines': report_lines(name, result, wanted),
+        'lines': lines,
         'problems': problems,
         'ok': not problems,
         'failure': failure['message'] if failure else None,

@@ -306,8 +306,10 @@ def report_lines(name, result, wanted=None):
         head = '%s: DPDK %s (%s NUMA node%s, IOVA %s)' % (
             name, 'ran' if result.get('started') else 'did not report a start', result.get('numa_nodes'),
             '' if result.get('numa_nodes') == 1 else 's', result.get('iova_mode'))
+    if failure is None and not result.get('started'):
+        head = '%s: DPDK did not run (no EAL output in the log)' % name
     lines = [head]
-    if failure is None:
+    if failure is None and result.get('started'):
         pages = ['%s %d pages (%d MB) on node %s' % (size_name(kb), slot['pages'], slot['mb'], socket)
                  for socket, sizes in sorted(result['hugepages'].items(), key=str)
                  for kb, slot in sorted(sizes.items())]
@@ -430,9 +432,12 @@ def testpmd_pod(needs, facts, node_name, version=None, feature_gates=None):
 
     vf = needs.get('vf')
     device = None
+    devices = (facts.get('pci') or {}).get('devices') or {}
+    if vf == 'auto':
+        vf = next((a for a, d in sorted(devices.items()) if d.get('driver') == 'vfio-pci' and d.get('physfn')), None)
+        notes.append('vf auto: %s' % (vf or 'no VF on vfio-pci, null virtual devices instead'))
     if vf:
         vf = str(vf).lower()
-        devices = (facts.get('pci') or {}).get('devices') or {}
         if not _PCI_ADDRESS.match(vf):
             problems.append('vf %s is not a PCI address (0000:00:13.0)' % vf)
         elif vf not in devices:
@@ -540,3 +545,27 @@ def testpmd_pod(needs, facts, node_name, version=None, feature_gates=None):
               'memory_mb': amount_mb, 'device': vf or None, 'driver': device.get('driver') if device else None,
               'device_numa_node': device_node}
     return {'manifest': manifest, 'wanted': wanted, 'notes': notes}
+
+
+def pod_status_problems(status):
+    """Why a pod did not run to the end, from its status: not admitted (OutOfhugepages-2Mi), image, timeouts."""
+    status = status or {}
+    problems = []
+    phase = status.get('phase')
+    if phase == 'Failed' and status.get('reason'):
+        problems.append('the pod was refused: %s%s' % (status['reason'], ': %s' % status['message']
+                                                         if status.get('message') else ''))
+    for container in status.get('containerStatuses') or []:
+        state = container.get('state') or {}
+        waiting = state.get('waiting')
+        terminated = state.get('terminated')
+        if waiting:
+            problems.append('container %s waits: %s%s' % (container.get('name'), waiting.get('reason'),
+                                                          ': %s' % waiting['message'] if waiting.get('message')
+                                                          else ''))
+        elif terminated and terminated.get('exitCode'):
+            problems.append('container %s exited with %s (%s)' % (container.get('name'), terminated.get('exitCode'),
+                                                                  terminated.get('reason')))
+    if phase in (None, 'Pending', 'Running') and not problems:
+        problems.append('the pod did not finish (phase %s)' % (phase or 'unknown'))
+    return problems

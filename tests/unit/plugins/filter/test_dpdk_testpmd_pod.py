@@ -96,8 +96,8 @@ def test_refusals_before_anything_is_created(server, testbed):
     with pytest.raises(AnsibleFilterError) as err:
         POD({'hugepages': {'2M': '8Mi', '1G': '1Gi'}, 'numa_node': 5, 'colour': 'red'}, server, '')
     assert str(err.value).split('; ') == [
-        'dpdk_testpmd_pod: unknown needs colour (known: cpu, memory, hugepages, shm, numa_node, vf, image, image_pull_policy, name, '
-        'namespace, duration, stats_period, mbufs, host_network, privileged, hugepages_path)',
+        'dpdk_testpmd_pod: unknown needs colour (known: cpu, memory, hugepages, shm, numa_node, vf, image, '
+        'image_pull_policy, name, namespace, duration, stats_period, mbufs, host_network, privileged, hugepages_path)',
         'the Kubernetes node name is required: the pod is pinned with nodeName',
         'image is required: an image with dpdk-testpmd (Debian 12: dpdk-dev, librte-net-e1000-23 for Intel 1G NICs)',
         'hugepages: give one page size (testpmd maps one --huge-dir), got 1G, 2M',
@@ -152,3 +152,20 @@ def test_report_of_a_captured_run_and_a_failure(testbed):
         '  problem: EAL said: EAL: No free 2048 kB hugepages reported on node 0']
     with pytest.raises(AnsibleFilterError):
         REPORT('', None, 'vm')
+
+
+def test_vf_auto_and_a_pod_that_never_ran(server, testbed):
+    assert POD(dict(NEEDS, vf='auto'), server, 'w1')['wanted']['device'] == '0000:af:01.2'
+    none = POD(dict(NEEDS, vf='auto'), testbed, 'vm')
+    assert none['wanted']['device'] is None
+    assert 'vf auto: no VF on vfio-pci, null virtual devices instead' in none['notes']
+    status = {'phase': 'Failed', 'reason': 'OutOfhugepages-2Mi',
+              'message': 'Pod Node didn\'t have enough resource: hugepages-2Mi, requested: 67108864, used: 0, '
+                         'capacity: 0'}
+    report = REPORT('', none['wanted'], 'vm', status)
+    assert report['lines'][:2] == ['vm: DPDK did not run (no EAL output in the log)',
+                                   '  problem: the pod was refused: ' + status['reason'] + ': ' + status['message']]
+    waiting = {'phase': 'Pending', 'containerStatuses': [{'name': 'testpmd', 'state': {
+        'waiting': {'reason': 'ErrImageNeverPull', 'message': 'image not present with pull policy of Never'}}}]}
+    assert REPORT('', none['wanted'], 'vm', waiting)['problems'][0] == (
+        'container testpmd waits: ErrImageNeverPull: image not present with pull policy of Never')
