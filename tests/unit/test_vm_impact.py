@@ -109,9 +109,9 @@ def test_a_change_to_the_kubelet_role_runs_the_kubelet_scenario_and_says_why(rep
     path = repo_copy / 'roles' / 'kubelet' / 'tasks' / 'main.yml'
     path.write_text(path.read_text() + '\n# a change\n')
     chosen, log = selection(repo_copy)
-    # The Debian 13 default leg runs site.yml, and the report suite's dry run (site.yml --check), so both run the
-    # kubelet role too.
-    assert chosen == ['default', 'default_trixie', 'kubelet', 'report']
+    # The Debian 13 default leg runs site.yml, the demo runs it against its Kubernetes node, and the report suite's
+    # dry run (site.yml --check): all of them run the kubelet role too.
+    assert chosen == ['default', 'default_trixie', 'kubelet', 'demo', 'report']
     assert 'kubelet' in log and 'inputs changed since' in log and 'roles/kubelet/tasks/main.yml' in log
 
 

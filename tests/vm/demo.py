@@ -65,6 +65,12 @@ class Cluster(object):
         """Extra vars of the site run: drain and uncordon around its reboot, restart kubelet and verify the Node."""
         return ['-e', json.dumps({'kubelet_kubeconfig': self.kubeconfig, 'reboot_kubeconfig': self.kubeconfig})]
 
+    def workload_vars(self, report_path):
+        """Extra vars of dataplane.node.workload_check: the API server, the image tests/vm/dpdk_image.py built, and
+        the host network (the demo's cluster has a loopback-only CNI)."""
+        return ['-e', json.dumps({'workload_check_kubeconfig': self.kubeconfig, 'workload_check_report_path': report_path,
+                                  'workload_check_needs': {'host_network': True}})]
+
     def node(self, name):
         out = subprocess.run([self.kubectl, '--kubeconfig', self.kubeconfig, 'get', 'node', name, '-o', 'json'],
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False, universal_newlines=True)
@@ -97,6 +103,21 @@ def show_node(cluster, name, when):
         return 1
 
 
+def load_dpdk_image(inventory):
+    """The testpmd image (tests/vm/dpdk_image.py), built here and imported into the guest's containerd."""
+    return playbook(inventory, os.path.join(HERE, 'playbooks', 'dpdk_image.yml'),
+                    ['-e', json.dumps({'k8s_repo': REPO})], demo_vars=False)
+
+
+def read_reports(path):
+    """workload_check's per-node reports ({host: {lines, problems, failure, ok}}), {} when it wrote none."""
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return {}
+
+
 def write_inventory(inst, directory):
     path = os.path.join(directory, 'inventory.ini')
     with open(path, 'w') as handle:
@@ -120,6 +141,8 @@ def main(argv=None):
     parser.add_argument('--keep', action='store_true', help='leave the VM running at the end')
     parser.add_argument('--no-kubernetes', dest='kubernetes', action='store_false',
                         help='no kubelet and API server: the node alone (no Go build)')
+    parser.add_argument('--reports', default=None,
+                        help='keep the workload check\'s JSON reports (workload-before.json, workload-after.json) here')
     args = parser.parse_args(argv)
     reason = testbed.preflight()
     if reason:
@@ -150,9 +173,12 @@ def main(argv=None):
         return 1
     rc = 1
     cluster = None
+    workload = {}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             inventory = write_inventory(inst, tmp)
+            reports = args.reports or tmp
+            os.makedirs(reports, exist_ok=True)
             extra = []
             rc = 0
             if build_dir:
@@ -169,6 +195,15 @@ def main(argv=None):
                 rc = playbook(inventory, 'dataplane.node.facts')
             if rc == 0 and cluster:
                 rc = show_node(cluster, VM_NAME, 'BEFORE')
+            if rc == 0 and cluster:
+                banner('the DPDK workload BEFORE: dataplane.node.workload_check (testpmd in a pod; expected to be '
+                       'refused: no VF on vfio-pci, no hugepages for it yet)')
+                rc = load_dpdk_image(inventory)
+                before = os.path.join(reports, 'workload-before.json')
+                if rc == 0 and playbook(inventory, 'dataplane.node.workload_check', cluster.workload_vars(before),
+                                        demo_vars=False) == 0:
+                    print('demo: the workload check passed before the node was prepared', file=sys.stderr)
+                    rc = 1
             if rc == 0:
                 banner('running dataplane.node.site (kernel command line, one verified reboot, hugepages, VFs, vfio%s)'
                        % (', kubelet restarted and its Node verified' if cluster else ''))
@@ -178,6 +213,13 @@ def main(argv=None):
                 rc = playbook(inventory, 'dataplane.node.facts')
             if rc == 0 and cluster:
                 rc = show_node(cluster, VM_NAME, 'AFTER')
+            if rc == 0 and cluster:
+                banner('the DPDK workload AFTER: dataplane.node.workload_check (testpmd on the hugepages and a VF '
+                       'on vfio-pci, scheduled by Kubernetes)')
+                after = os.path.join(reports, 'workload-after.json')
+                rc = playbook(inventory, 'dataplane.node.workload_check', cluster.workload_vars(after),
+                              demo_vars=False)
+                workload = read_reports(after)
     finally:
         if cluster and not args.keep:
             cluster.stop()
@@ -189,6 +231,10 @@ def main(argv=None):
                     cluster.kubectl, cluster.kubeconfig, VM_NAME))
         else:
             bed.down(VM_NAME)
+    if workload:
+        banner('DPDK on the prepared node (dataplane.node.workload_check)')
+        for host in sorted(workload):
+            print('\n'.join((workload[host] or {}).get('lines') or ['%s: no report' % host]), flush=True)
     banner('demo %s' % ('done' if rc == 0 else 'FAILED (rc=%d)' % rc))
     return rc
 

@@ -72,6 +72,13 @@ SUITES = [
     Suite('kubelet', 'molecule', MOLECULE + ['molecule/kubelet/**', 'tests/vm/k8s_build.py', 'tests/vm/k8s_control.py',
                                              'tests/vm/playbooks/**'], minutes=28),  # 20.4 min + the kubelet build
     Suite('dpu', 'molecule', MOLECULE + ['molecule/dpu/**', 'tests/vm/netdevsim.py'], minutes=9),  # 8.3 min
+    # README's main command end to end (issue #25): the demo's Kubernetes node prepared by dataplane.node.site and
+    # proven by dataplane.node.workload_check (testpmd in a pod on the hugepages and a vfio-pci VF), refused before.
+    Suite('demo', 'pytest', TESTBED + COLLECTION + ['tests/vm/test_demo.py', 'tests/vm/demo.py', 'tests/vm/demo_vars.yml',
+                                                    'tests/vm/dpdk_image.py', 'tests/vm/k8s_build.py',
+                                                    'tests/vm/k8s_control.py', 'tests/vm/playbooks/k8s_node.yml',
+                                                    'tests/vm/playbooks/dpdk_image.yml'],
+          tests=['tests/vm/test_demo.py'], minutes=25),
     # The Vagrant and EE suites prove their own path (the Vagrant provider, the EE image and ansible-runner), not
     # the roles, which `default` proves: their inputs stop at their own files.
     # The fleet dry run and the HTML report on a live guest (it boots a VM only with DATAPLANE_REPORT_VM=1).
