@@ -49,6 +49,8 @@ _LINES = [
     ('vfio_failed', re.compile(r'^EAL: VFIO support could not be initialized$')),
     # 22.11 prints "Using"; releases before 21.11 printed "  using" (both seen in DPDK's history).
     ('iommu_type', re.compile(r'^EAL:\s+[Uu]sing IOMMU type (\d+) \(([^)]*)\)$')),
+    # EAL debug: the kernel's answer to VFIO_SET_IOMMU per type (EPERM for type 1: no interrupt remapping).
+    ('set_iommu_failed', re.compile(r'^EAL: Set IOMMU type (\d+) \(([^)]*)\) failed, error (\d+) \(([^)]*)\)$')),
     ('probe', re.compile(r'^EAL: Probe PCI driver: (\S+) \(([0-9a-fA-F]+):([0-9a-fA-F]+)\) device: ' + _PCI
                          + r' \(socket (-?\d+)\)$')),
     ('pci_socket', re.compile(r'^EAL: PCI device ' + _PCI + r' on NUMA socket (-?\d+)$')),
@@ -157,6 +159,9 @@ def parse_testpmd(text):
                 result['vfio'].update(modules_loaded=True, initialized=False)
             elif kind == 'iommu_type':
                 result['vfio']['iommu_type'] = {'id': int(groups[0]), 'name': groups[1]}
+            elif kind == 'set_iommu_failed':
+                result['vfio'].setdefault('set_iommu_failed', []).append(
+                    {'id': int(groups[0]), 'name': groups[1], 'errno': int(groups[2]), 'error': groups[3]})
             elif kind == 'probe':
                 result['devices'].append({'address': groups[3].lower(), 'driver': groups[0],
                                           'id': '%s:%s' % (groups[1].lower(), groups[2].lower()),
@@ -242,6 +247,7 @@ def workload_problems(result, wanted):
         problems.append('DPDK could not start: %s' % failure['message'])
         for line in result['vfio']['errors'] + result['hugepage_messages']:
             problems.append('EAL said: %s' % line)
+        problems.extend(_set_iommu_problems(result))
         return problems
     if not result.get('started'):
         problems.append('no sign that EAL initialised (no mbuf pool created): the log is cut short or testpmd did '
@@ -272,6 +278,7 @@ def workload_problems(result, wanted):
             problems.append('no driver probed %s%s' % (device, ''.join(
                 '; EAL said: %s' % line for line in result['vfio']['errors']) or (
                 ' (EAL cannot use it)' if device in result['unusable_devices'] else '')))
+            problems.extend(_set_iommu_problems(result))
         if wanted.get('driver') == 'vfio-pci':
             if result['vfio']['modules_loaded'] is False:
                 problems.append('EAL found no vfio modules: the container sees no /sys/module/vfio')
@@ -294,6 +301,19 @@ def workload_problems(result, wanted):
     if not result['lcores']['forwarding']:
         problems.append('testpmd started no forwarding lcore')
     return problems
+
+
+def _set_iommu_problems(result):
+    """Why the kernel refused the type 1 IOMMU, when EAL's debug lines say it did with EPERM."""
+    if result['vfio'].get('iommu_type') is not None:
+        return []
+    for failed in result['vfio'].get('set_iommu_failed') or []:
+        if failed['id'] == 1 and failed['errno'] == 1:
+            return ['the kernel refused the type 1 IOMMU (VFIO_SET_IOMMU: %s): the host has no interrupt remapping '
+                    '(its log says "No interrupt remapping support"); set sriov_vfio_allow_unsafe_interrupts (the '
+                    'sriov role; vfio_iommu_type1 allow_unsafe_interrupts) or enable interrupt remapping'
+                    % failed['error']]
+    return []
 
 
 def report_lines(name, result, wanted=None):
@@ -366,20 +386,41 @@ def _int(value, name, problems, minimum):
     return number
 
 
-def testpmd_command(page_size_kb, huge_dir, socket_mem, vf, duration, stats_period, mbufs):
+# The container's allowed CPUs that are on the memory's NUMA node (two cpulists intersected; mawk is in every
+# Debian image): testpmd creates an mbuf pool on the socket of every forwarding lcore, and with --socket-mem giving
+# one node only, a lcore on another node fails it ("Creation of mbuf pool for socket 1 failed", seen on the testbed
+# with a pod allowed both CPUs). Without an allowed CPU there, all allowed CPUs are used and the report flags it.
+_PICK_CPUS = (
+    "pick=$(awk -v a=\"$cpus\" -v b=\"%s\" 'function ex(s, set, n, i, r, p, lo, hi, c) {"
+    " n = split(s, r, \",\"); for (i = 1; i <= n; i++) { p = index(r[i], \"-\");"
+    " if (p) { lo = substr(r[i], 1, p - 1) + 0; hi = substr(r[i], p + 1) + 0 } else { lo = hi = r[i] + 0 }"
+    " for (c = lo; c <= hi; c++) set[c] = 1; if (hi > M) M = hi } }"
+    " BEGIN { M = 0; ex(a, A); ex(b, B); o = \"\";"
+    " for (c = 0; c <= M; c++) if ((c in A) && (c in B)) o = o (o == \"\" ? \"\" : \",\") c;"
+    " print o }')")
+
+
+def testpmd_command(page_size_kb, huge_dir, socket_mem, vf, duration, stats_period, mbufs, node_cpus=None):
     """The container's shell script: testpmd on the container's own CPUs, stopped by SIGINT after `duration` s.
 
-    One CPU (a Guaranteed pod on the static CPU manager asking cpu 1) gets two lcores mapped onto it: testpmd needs a
-    forwarding lcore besides the main one ("No cores defined for forwarding" otherwise, captured on 22.11).
-    testpmd exits 0 on SIGINT; timeout --preserve-status keeps that, -k kills a testpmd that hangs.
+    node_cpus: the cpulist of the NUMA node that holds the memory (--socket-mem); the lcores are taken from the
+    container's CPUs on that node. One CPU (a Guaranteed pod on the static CPU manager asking cpu 1) gets two lcores
+    mapped onto it: testpmd needs a forwarding lcore besides the main one ("No cores defined for forwarding"
+    otherwise, captured on 22.11). testpmd exits 0 on SIGINT; timeout --preserve-status keeps that, -k kills a
+    testpmd that hangs.
     """
     if page_size_kb is None:
         memory = '--no-huge -m %d' % socket_mem[-1]
     else:
         memory = '--huge-dir=%s --socket-mem=%s' % (huge_dir, ','.join(str(mb) for mb in socket_mem))
     devices = '-a "$%s"' % VF_ENV if vf else '--no-pci --vdev=net_null0 --vdev=net_null1'
+    pick = []
+    if node_cpus:
+        pick = [_PICK_CPUS % node_cpus,
+                'if [ -n "$pick" ]; then cpus=$pick; else echo "dataplane-workload: no allowed CPU on the memory\'s NUMA '
+                'node (cpus %s): lcores on $cpus"; fi' % node_cpus]
     return '\n'.join([
-        "cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)",
+        "cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)"] + pick + [
         'case "$cpus" in *[,-]*) lcores="-l $cpus" ;; *) lcores="--lcores=0@$cpus,1@$cpus" ;; esac',
         'echo "dataplane-workload: cpus=$cpus vf=${%s:-none}"' % VF_ENV,
         'exec timeout --preserve-status -k 10 -s INT %d dpdk-testpmd $lcores --log-level=lib.eal:debug %s %s '
@@ -496,6 +537,7 @@ def testpmd_pod(needs, facts, node_name, version=None, feature_gates=None):
     mounts = list(resources['volumeMounts'])
     volumes = list(resources['volumes'])
     huge_dir = mounts[0]['mountPath'] if page_kb else None
+    node_cpus = ((facts.get('numa') or {}).get('nodes') or {}).get(str(node), {}).get('cpulist')
     socket_mem = [0] * node + [amount_mb] if page_kb else [64]
     security = {'capabilities': resources['securityContext']['capabilities']}
     privileged = needs.get('privileged', bool(vf))
@@ -514,7 +556,7 @@ def testpmd_pod(needs, facts, node_name, version=None, feature_gates=None):
         'image': image,
         'imagePullPolicy': needs.get('image_pull_policy') or 'IfNotPresent',
         'command': ['/bin/sh', '-c', testpmd_command(page_kb, huge_dir, socket_mem, vf, duration, stats_period,
-                                                     mbufs)],
+                                                     mbufs, node_cpus if page_kb else None)],
         'resources': resources['resources'],
         'volumeMounts': mounts,
         'securityContext': security,

@@ -23,6 +23,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._parse import (
     ParseError,
     format_cpulist,
     format_size_kb,
+    interrupts_remapped,
     parse_bracketed_choice,
     parse_cmdline,
     parse_cpulist,
@@ -37,6 +38,10 @@ from ansible_collections.dataplane.node.plugins.module_utils._parse import (
     parse_size_kb,
     cmdline_value,
 )
+
+
+# vfio_iommu_type1's switch for hosts without interrupt remapping (present while the module is loaded).
+VFIO_UNSAFE_INTERRUPTS = 'sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts'
 
 
 class HostRootError(Exception):
@@ -427,6 +432,7 @@ class Host:
         tables = [t for t in ('DMAR', 'IVRS') if self.fs.exists('sys/firmware/acpi/tables/' + t)]
         platform = 'intel' if 'DMAR' in tables else 'amd' if 'IVRS' in tables else None
         noiommu = self.fs.read_value('sys/module/vfio/parameters/enable_unsafe_noiommu_mode')
+        unsafe = self.fs.read_value(VFIO_UNSAFE_INTERRUPTS)
         enabled = bool(units) and bool(groups)
         group_types = sorted(set(g['type'] for g in groups.values() if g['type']))
         return {
@@ -442,6 +448,10 @@ class Host:
             'group_types': group_types,
             'groups': groups,
             'vfio_noiommu': noiommu in ('Y', '1') if noiommu is not None else False,
+            # Without interrupt remapping, vfio_iommu_type1 refuses VFIO_SET_IOMMU (EPERM: DPDK's "failed to select
+            # IOMMU type") unless allow_unsafe_interrupts is set; None: not known (no /proc/interrupts, no IOMMU).
+            'interrupt_remapping': interrupts_remapped(self.fs.read('proc/interrupts')) if enabled else None,
+            'vfio_unsafe_interrupts': unsafe in ('Y', '1') if unsafe is not None else None,
         }
 
     # ------------------------------------------------------------ PCI devices

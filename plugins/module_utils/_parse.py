@@ -107,6 +107,18 @@ _UNITS = {
 _SIZE_RE = re.compile(r'^\s*(?:hugepages-)?(\d+)\s*([a-zA-Z]*)\s*$')
 
 
+_REMAPPED_CHIP = re.compile(r'\sIR-[A-Za-z]')
+
+
+def interrupts_remapped(text):
+    """Whether /proc/interrupts shows remapped interrupts (chips named IR-PCI-MSI, IR-IO-APIC, ... on Intel VT-d
+    and AMD-Vi): the kernel's own view, which the IOMMU's capability bits alone do not give (intremap=off, or
+    QEMU's intel-iommu without intremap). None when the file is not there to tell."""
+    if text is None:
+        return None
+    return bool(_REMAPPED_CHIP.search(text))
+
+
 def parse_size(text, default_unit=''):
     """Parse a memory size into bytes, binary units as the kernel means them.
 

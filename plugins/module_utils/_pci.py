@@ -308,3 +308,36 @@ def management_netdevs(ip_addr_json, addresses):
 def _hex(text):
     text = str(text).lower()
     return text if text.startswith('0x') else '0x' + text
+
+
+# Persists vfio_iommu_type1's allow_unsafe_interrupts for every later load of the module (at boot, before the boot
+# applier binds the devices again).
+UNSAFE_INTERRUPTS_CONF = 'etc/modprobe.d/dataplane-node-vfio.conf'
+UNSAFE_INTERRUPTS_TEXT = (
+    '# Managed by dataplane.node (pci_driver allow_unsafe_interrupts): this host has no interrupt remapping, and\n'
+    '# vfio_iommu_type1 refuses every vfio device (VFIO_SET_IOMMU: EPERM) unless this is set.\n'
+    'options vfio_iommu_type1 allow_unsafe_interrupts=1\n')
+
+
+def unsafe_interrupts_plan(iommu, driver, allow, conf_text):
+    """What vfio-pci on this host needs for its interrupts: {'needed', 'runtime', 'conf', 'warning'}.
+
+    Without interrupt remapping (iommu['interrupt_remapping'] False: no IR- chip in /proc/interrupts) the kernel's
+    type1 IOMMU driver refuses to attach any group, so a device bound to vfio-pci cannot be used by DPDK ("failed to
+    select IOMMU type"), although the bind itself works. With `allow` the module parameter is set now (runtime:
+    True when it is not yet) and in modprobe.d (conf: True when that file differs); otherwise a warning says so.
+    """
+    needed = driver == 'vfio-pci' and bool(iommu.get('enabled')) and iommu.get('interrupt_remapping') is False
+    plan = {'needed': needed, 'runtime': False, 'conf': False, 'warning': None}
+    if not needed:
+        return plan
+    if allow:
+        plan['runtime'] = iommu.get('vfio_unsafe_interrupts') is not True
+        plan['conf'] = conf_text != UNSAFE_INTERRUPTS_TEXT
+    else:
+        plan['warning'] = ('this host has no interrupt remapping (no IR- interrupt chip in /proc/interrupts; e.g. '
+                           'intremap=off, or a virtual IOMMU without it): vfio_iommu_type1 refuses the devices bound '
+                           'to vfio-pci (DPDK: "failed to select IOMMU type", VFIO_SET_IOMMU EPERM) unless '
+                           'allow_unsafe_interrupts is set (sriov_vfio_allow_unsafe_interrupts; it gives up MSI '
+                           'isolation between the devices and the host)')
+    return plan

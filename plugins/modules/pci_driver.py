@@ -103,6 +103,18 @@ options:
     description: Allow vfio-pci without an IOMMU by enabling vfio's unsafe no-IOMMU mode (taints the kernel).
     type: bool
     default: false
+  allow_unsafe_interrupts:
+    description:
+      - "On a host without interrupt remapping (no C(IR-) interrupt chip in C(/proc/interrupts): C(intremap=off),
+        firmware without it, or a virtual IOMMU without it), the kernel's type1 IOMMU driver refuses every device
+        bound to vfio-pci unless its C(allow_unsafe_interrupts) parameter is set: DPDK then fails with C(failed to
+        select IOMMU type) although the bind worked."
+      - When true and the host needs it, sets C(/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts)
+        (read back) and writes C(/etc/modprobe.d/dataplane-node-vfio.conf) so every later load (at boot) has it.
+        It gives up the isolation of device MSIs from the host.
+      - When false and the host needs it, the module warns (the bind is done; the devices are not usable by DPDK).
+    type: bool
+    default: false
   allow_bifurcated:
     description: Bind mlx5 devices to vfio-pci anyway.
     type: bool
@@ -161,6 +173,14 @@ noiommu:
   description: True when vfio's unsafe no-IOMMU mode was enabled (the kernel is tainted).
   type: bool
   returned: always
+unsafe_interrupts:
+  description:
+    - For vfio-pci - C(needed) (the host has no interrupt remapping), C(runtime) (the module parameter was or would
+      be set now), C(conf) (the modprobe.d file was or would be written), C(warning) (why the devices are not usable
+      by DPDK when O(allow_unsafe_interrupts) is off, else null).
+  type: dict
+  returned: always
+  sample: {"needed": true, "runtime": false, "conf": false, "warning": null}
 management:
   description:
     - What the management guard found - C(identified) (false when nothing identifies the management connection,
@@ -173,16 +193,18 @@ management:
            (10.1.2.3, this SSH session)"]}, "sources": [], "unmatched": [], "warnings": []}
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
+from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError, write_atomic
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
-from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._host import VFIO_UNSAFE_INTERRUPTS, Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._netstack import MANAGEMENT_ARGS, module_stack, summary
 from ansible_collections.dataplane.node.plugins.module_utils._pci import (
-    PCI_DIR, PciError, binding_problems, plan_bind, plan_bind_new_vf, predict_vfs,
-    predicted_binding_problems, select_devices, select_pf)
+    PCI_DIR, UNSAFE_INTERRUPTS_CONF, UNSAFE_INTERRUPTS_TEXT, PciError, binding_problems, plan_bind, plan_bind_new_vf,
+    predict_vfs, predicted_binding_problems, select_devices, select_pf, unsafe_interrupts_plan)
 
 NOIOMMU = 'sys/module/vfio/parameters/enable_unsafe_noiommu_mode'
 
@@ -243,6 +265,7 @@ def main():
             include_group=dict(type='bool', default=False),
             allow_noiommu=dict(type='bool', default=False),
             allow_bifurcated=dict(type='bool', default=False),
+            allow_unsafe_interrupts=dict(type='bool', default=False),
             root=ROOT_ARG,
             **MANAGEMENT_ARGS
         ),
@@ -257,7 +280,8 @@ def main():
     several = p['bindings'] is not None
     selections = p['bindings'] if several else [dict((k, p[k]) for k in SELECTORS)]
     if several and not selections:
-        module.exit_json(changed=False, devices={}, bindings=[], predicted=[], writes=[], noiommu=False)
+        module.exit_json(changed=False, devices={}, bindings=[], predicted=[], writes=[], noiommu=False,
+                         unsafe_interrupts=unsafe_interrupts_plan({}, driver, False, None))
     try:
         host = Host(root)
     except HostRootError as exc:
@@ -300,12 +324,27 @@ def main():
             before[address] = '(not created yet)'
             writes.extend(plan_bind_new_vf(pf, address, driver))
     targets = targets + new_vfs
+    unsafe = unsafe_interrupts_plan(host.iommu(), driver, p['allow_unsafe_interrupts'],
+                                    host.fs.read(UNSAFE_INTERRUPTS_CONF)) if targets else unsafe_interrupts_plan(
+                                        {}, driver, False, None)
+    if unsafe['warning']:
+        module.warn(unsafe['warning'])
     devices = dict((a, {'before': before[a], 'after': driver or '(default)'}) for a in targets)
-    result = dict(changed=bool(writes), devices=devices, predicted=new_vfs,
+    result = dict(changed=bool(writes) or unsafe['runtime'] or unsafe['conf'], devices=devices, predicted=new_vfs,
                   writes=['/%s = %s' % (r, v.strip()) for r, v in writes], noiommu=noiommu and bool(writes),
+                  unsafe_interrupts=unsafe,
                   management=summary(stack))
+    if unsafe['runtime']:
+        result['writes'].insert(0, '/%s = Y' % VFIO_UNSAFE_INTERRUPTS)
+    if unsafe['conf']:
+        result['writes'].insert(0, '/%s (options vfio_iommu_type1 allow_unsafe_interrupts=1)' % UNSAFE_INTERRUPTS_CONF)
     if module._diff:
         result['diff'] = {'before': before, 'after': dict((a, devices[a]['after']) for a in targets)}
+        if unsafe['conf']:
+            result['diff'] = [result['diff'], {'before_header': '/' + UNSAFE_INTERRUPTS_CONF,
+                                               'after_header': '/' + UNSAFE_INTERRUPTS_CONF,
+                                               'before': host.fs.read(UNSAFE_INTERRUPTS_CONF) or '',
+                                               'after': UNSAFE_INTERRUPTS_TEXT}]
 
     def per_binding():
         out = []
@@ -314,7 +353,7 @@ def main():
                         'devices': dict((a, devices[a]) for a in sel_selected + sel_new if a in devices)})
         return out
 
-    if module.check_mode or not writes:
+    if module.check_mode or not result['changed']:
         if not writes:
             result['devices'] = dict((a, {'before': before[a], 'after': devices[a]['after'] if a in new_vfs
                                           else before[a]}) for a in targets)
@@ -326,14 +365,26 @@ def main():
         rc, _out, err = module.run_command(['modprobe', driver])
         if rc != 0:
             module.fail_json(msg='driver %s is not loaded and modprobe failed: %s' % (driver, err.strip()), **result)
+    if unsafe['runtime'] and not host.fs.exists(VFIO_UNSAFE_INTERRUPTS):
+        rc, _out, err = module.run_command(['modprobe', 'vfio_iommu_type1'])
+        if rc != 0:
+            module.fail_json(msg='vfio_iommu_type1 is not loaded and modprobe failed: %s' % err.strip(), **result)
     writer = SysfsWriter(root)
     try:
+        if unsafe['conf']:
+            write_atomic(os.path.join(root, UNSAFE_INTERRUPTS_CONF), UNSAFE_INTERRUPTS_TEXT)
+        if unsafe['runtime']:
+            writer.write(VFIO_UNSAFE_INTERRUPTS, 'Y\n')
+            if Host(root).iommu().get('vfio_unsafe_interrupts') is not True:
+                module.fail_json(msg='/%s did not take Y' % VFIO_UNSAFE_INTERRUPTS, **result)
+            module.warn('vfio_iommu_type1 allow_unsafe_interrupts set: this host has no interrupt remapping, so '
+                        'device MSIs are not isolated from the host')
         if noiommu:
             writer.write(NOIOMMU, 'Y\n')
             module.warn('vfio unsafe no-IOMMU mode enabled: the kernel is tainted and devices can DMA anywhere')
         for rel, value in writes:
             writer.write(rel, value if value.endswith('\n') else value + '\n')
-    except WriteError as exc:
+    except (WriteError, OSError) as exc:
         module.fail_json(msg=str(exc), **result)
     after = Host(root)
     wrong = {}

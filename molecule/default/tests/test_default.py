@@ -11,6 +11,7 @@ __metaclass__ = type
 import json
 import os
 import re
+from shlex import quote as shlex_quote
 
 import pytest
 
@@ -181,6 +182,34 @@ def test_vfs_and_vfio_bindings_came_back_at_boot(host, facts):
     assert 'sriov: 0000:00:03.0 has 4 VFs (asked 4)' in journal
     shown = set(host.check_output('systemctl show -p ActiveState,Result dataplane-node-devices.service').splitlines())
     assert shown == {'ActiveState=active', 'Result=success'}
+
+
+# What DPDK's EAL does with a vfio-pci device before anything else: a container, the device's group attached to it,
+# and the type 1 IOMMU set on it (VFIO_GROUP_SET_CONTAINER, VFIO_SET_IOMMU: _IO(';', 104) and _IO(';', 102)).
+# Without interrupt remapping the kernel refuses the last step with EPERM unless allow_unsafe_interrupts is set.
+SET_IOMMU = """
+import fcntl, os, struct, sys
+container = os.open('/dev/vfio/vfio', os.O_RDWR)
+group = os.open('/dev/vfio/' + sys.argv[1], os.O_RDWR)
+fcntl.ioctl(group, 0x3B68, struct.pack('i', container))
+print(fcntl.ioctl(container, 0x3B66, 1))
+"""
+
+
+def test_vfio_devices_are_usable_by_dpdk_after_the_reboot(host, facts):
+    """The testbed has no interrupt remapping; the sriov role (sriov_vfio_allow_unsafe_interrupts) set the module
+    parameter and persisted it in modprobe.d: after the reboot the type 1 IOMMU takes every vfio-pci group."""
+    assert facts['iommu']['interrupt_remapping'] is False
+    assert not re.search(r'\sIR-', host.file('/proc/interrupts').content_string)
+    assert facts['iommu']['vfio_unsafe_interrupts'] is True
+    assert host.file('/sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts').content_string.strip() == 'Y'
+    conf = host.file('/etc/modprobe.d/dataplane-node-vfio.conf').content_string
+    assert 'options vfio_iommu_type1 allow_unsafe_interrupts=1' in conf.splitlines()
+    vfs = facts['pci']['devices'][PF]['sriov']['vfs']
+    for address in [v['address'] for v in vfs[:2]] + ['0000:00:04.0']:
+        group = facts['pci']['devices'][address]['iommu_group']
+        out = host.run('python3 -c %s %s' % (shlex_quote(SET_IOMMU), group))
+        assert out.rc == 0 and out.stdout.strip() == '0', (address, out.stdout, out.stderr)
 
 
 def test_device_plugin_config(host):

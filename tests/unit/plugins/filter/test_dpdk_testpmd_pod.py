@@ -129,7 +129,41 @@ def test_the_script_picks_lcores_from_the_cpuset(server, tmp_path):
     assert outputs[0][0] == 'dataplane-workload: cpus=9 vf=0000:af:01.2'
     assert ' dpdk-testpmd --lcores=0@9,1@9 --log-level' in outputs[0][1]
     assert ' -a 0000:af:01.2 -- ' in outputs[0][1]
-    assert ' dpdk-testpmd -l 8-9 --log-level' in outputs[1][1]
+    assert ' dpdk-testpmd -l 8,9 --log-level' in outputs[1][1]  # the allowed CPUs of the VF's node 1, as a list
+
+
+def test_the_script_keeps_the_lcores_on_the_memorys_numa_node(testbed, tmp_path):
+    """On the testbed (CPU 0 on node 0, CPU 1 on node 1) a pod allowed both CPUs with its memory on node 0 ran its
+    forwarding lcore on CPU 1 and failed: "Creation of mbuf pool for socket 1 failed". The script keeps the lcores on
+    the memory's node, and says so when the container has no CPU there."""
+    rendered = POD(dict(NEEDS, numa_node=0), testbed, 'vm')
+    script = rendered['manifest']['spec']['containers'][0]['command'][2]
+    status = tmp_path / 'status'
+    outputs = []
+    for cpus in ('0-1', '1', '0'):
+        status.write_text('Name:\tsh\nCpus_allowed_list:\t%s\n' % cpus)
+        shell = script.replace('/proc/self/status', str(status)).replace('exec timeout', 'echo timeout')
+        outputs.append(subprocess.run(['sh', '-c', shell], env={'PATH': os.defpath}, capture_output=True, text=True,
+                                      check=True).stdout.splitlines())
+    assert outputs[0][0] == 'dataplane-workload: cpus=0 vf=none'
+    assert ' dpdk-testpmd --lcores=0@0,1@0 --log-level' in outputs[0][1]
+    assert outputs[1][0] == "dataplane-workload: no allowed CPU on the memory's NUMA node (cpus 0): lcores on 1"
+    assert ' dpdk-testpmd --lcores=0@1,1@1 --log-level' in outputs[1][2]
+    assert ' dpdk-testpmd --lcores=0@0,1@0 --log-level' in outputs[2][1]
+
+
+def test_the_lcores_of_a_node_with_several_cpus(server, tmp_path):
+    rendered = POD(dict(NEEDS, numa_node=1), server, 'w1')
+    node_cpus = rendered['manifest']['spec']['containers'][0]['command'][2].split('-v b="', 1)[1].split('"', 1)[0]
+    assert node_cpus == server['numa']['nodes']['1']['cpulist']
+    script = rendered['manifest']['spec']['containers'][0]['command'][2]
+    status = tmp_path / 'status'
+    status.write_text('Cpus_allowed_list:\t0-63\n')
+    shell = script.replace('/proc/self/status', str(status)).replace('exec timeout', 'echo timeout')
+    out = subprocess.run(['sh', '-c', shell], env={'PATH': os.defpath}, capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    picked = out[0].split('cpus=', 1)[1].split()[0]
+    assert sorted(int(c) for c in picked.split(',')) == sorted(server['numa']['nodes']['1']['cpus'])
 
 
 def test_report_of_a_captured_run_and_a_failure(testbed):

@@ -149,3 +149,37 @@ def test_older_lowercase_iommu_line_and_cut_logs():
 
 def test_clean_lines_drop_screen_clearing():
     assert clean_lines('a\r\n\x1b[2J\x1b[1;1H\nPort statistics ==== \n') == ['a', '', '', 'Port statistics ====', '']
+
+
+# Captured on the QEMU testbed (tests/fixtures/dpdk/README.md): testpmd in the workload check's pod, kubelet 1.20.2.
+WANT_TESTBED = {'page_size': '2M', 'numa_node': 0, 'memory_mb': 64, 'device': '0000:00:13.0', 'driver': 'vfio-pci',
+                'device_numa_node': None}
+
+
+def test_captured_igb_vf_through_vfio_on_the_testbed():
+    run = parse_testpmd(fixture('qemu-igbvf-vfio-node0.log'))
+    assert run['started'] and run['failure'] is None
+    assert run['devices'] == [{'address': '0000:00:13.0', 'driver': 'net_e1000_igb_vf', 'id': '8086:10ca',
+                               'socket': None}]
+    assert run['vfio']['iommu_type'] == {'id': 1, 'name': 'Type 1'}
+    assert run['hugepages'] == {0: {2048: {'pages': 32, 'mb': 64}}}
+    assert workload_problems(run, WANT_TESTBED) == []
+    assert report_lines('demo', run, WANT_TESTBED) == [
+        'demo: DPDK ran (2 NUMA nodes, IOVA VA)',
+        '  hugepages: 2M 32 pages (64 MB) on node 0 (heap 64 MB on node 0)',
+        '  device 0000:00:13.0 (8086:10ca): net_e1000_igb_vf, socket unknown, vfio with IOMMU Type 1',
+        '  lcores: main 0 (cpus 0); forwarding 1 (cpus 0) on socket 0']
+
+
+def test_captured_type1_refused_without_interrupt_remapping():
+    """The same VF before sriov_vfio_allow_unsafe_interrupts, with lcores on both NUMA nodes (before the script kept
+    them on the memory's node): EPERM from VFIO_SET_IOMMU, then the mbuf pool of socket 1 could not be created."""
+    run = parse_testpmd(fixture('qemu-igbvf-no-intremap-fail.log'))
+    assert run['failure']['message'] == 'Creation of mbuf pool for socket 1 failed: Cannot allocate memory'
+    assert run['vfio']['set_iommu_failed'][0] == {'id': 1, 'name': 'Type 1', 'errno': 1,
+                                                  'error': 'Operation not permitted'}
+    problems = workload_problems(run, WANT_TESTBED)
+    assert 'EAL said: EAL: 0000:00:13.0 failed to select IOMMU type' in problems
+    assert any(p.startswith('the kernel refused the type 1 IOMMU (VFIO_SET_IOMMU: Operation not permitted): the '
+                            'host has no interrupt remapping') and 'sriov_vfio_allow_unsafe_interrupts' in p
+               for p in problems), problems
