@@ -272,3 +272,20 @@ def test_ovs_settings_refusal_restarts_nothing_outside_check_mode(run_module, ov
     assert result['problems'] == [OVS_REFUSAL % '192.168.5.10, this SSH session']
     assert 'restart' not in calls() and not any(' set ' in c for c in calls())
     assert not os.path.exists(os.path.join(root, 'etc/openvswitch/system-id.conf'))
+
+
+def test_ovs_settings_refuses_adding_a_port_that_carries_management(run_module, ovs_node):
+    """A NIC made an OVS port stops carrying its own addresses (and the VLANs or bonds above it): refused too."""
+    _root, args, calls = ovs_node
+    args = dict(args, other_config={}, bridge='br-dpdk', ports=['eno1'], management_addresses=['172.16.0.9'])
+    code, result = run_module(ovs_settings, args)
+    assert code == 1
+    assert result['problems'] == [
+        'eno1 carries the management connection [eno1 (172.16.0.9, management_addresses)]: adding it to the OVS '
+        'bridge br-dpdk would cut it (set allow_management to do it anyway)']
+    assert not any('add-' in c for c in calls())
+    # A port that carries nothing, or the override: planned.
+    code, result = run_module(ovs_settings, dict(args, ports=['ens4f0']))
+    assert (code, result['commands'][1]) == (0, ['ovs-vsctl', '--may-exist', 'add-port', 'br-dpdk', 'ens4f0'])
+    code, result = run_module(ovs_settings, dict(args, allow_management=True))
+    assert (code, result['commands'][1]) == (0, ['ovs-vsctl', '--may-exist', 'add-port', 'br-dpdk', 'eno1'])
