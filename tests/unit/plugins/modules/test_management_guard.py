@@ -107,6 +107,36 @@ def test_sriov_vfs_refuses_a_pf_under_a_vlan_on_a_bond(run_module, node):
         'anyway)']
 
 
+def test_sriov_vfs_refuses_removing_the_vf_that_holds_the_address(run_module, tmp_path, monkeypatch):
+    """The SSH session's address on VF 1 of the ixgbe PF itself: 2 -> 0 VFs removes it."""
+    root, _bindir = make_node(tmp_path, monkeypatch, synthhost.stacked(), {'ens1f0v1': ['10.4.0.8/24']})
+    monkeypatch.setenv('SSH_CONNECTION', '10.4.0.1 60000 10.4.0.8 22')
+    code, result = run_module(sriov_vfs, {'root': root, '_ansible_check_mode': True, 'pf': '0000:3b:00.0',
+                                          'numvfs': 0})
+    assert code == 1
+    assert result['problems'] == [
+        '0000:3b:00.0 carries the management connection [0000:3b:00.0 (ens1f0) -> VF 0000:3b:10.2 (ens1f0v1: '
+        '10.4.0.8, this SSH session)]: changing its VF count from 2 to 0 would cut it (set allow_management to do it '
+        'anyway)']
+
+
+def test_sriov_vfs_refuses_resetting_the_pf_under_the_default_route(run_module, tmp_path, monkeypatch):
+    """Nothing but the default route (on a VLAN of the PF) names the management connection: the PF is protected."""
+    builder = synthhost.stacked()
+    builder.default_route('ens1f0.100')
+    root, _bindir = make_node(tmp_path, monkeypatch, builder, {})
+    code, result = run_module(sriov_vfs, {'root': root, '_ansible_check_mode': True, 'netdev': 'ens1f0',
+                                          'numvfs': 4})
+    assert code == 1
+    assert result['problems'] == [
+        '0000:3b:00.0 carries the management connection [0000:3b:00.0 (ens1f0) -> ens1f0.100 (default route)]: '
+        'changing its VF count from 2 to 4 would cut it (set allow_management to do it anyway)']
+    # Another PF's count is free to change.
+    code, result = run_module(sriov_vfs, {'root': root, '_ansible_check_mode': True, 'pf': '0000:af:00.0',
+                                          'numvfs': 4})
+    assert (code, result['changed'], result['management']['identified']) == (0, True, True)
+
+
 # ---------------------------------------------------------------- devlink_eswitch
 
 CX_PF = '0000:17:00.0'
