@@ -22,8 +22,11 @@ from ansible_collections.dataplane.node.plugins.module_utils._preflight import (
     PLAY_SPEC,
     check_fleet,
     fleet_message,
+    management_inputs,
+    management_plan,
     role_options,
 )
+from ansible_collections.dataplane.node.plugins.filter.management_addresses import management_addresses
 
 try:
     from kubernetes import client as k8s_client, config as k8s_config
@@ -84,6 +87,24 @@ def ask_api_server(kubeconfig, timeout=API_TIMEOUT):
     return {'nodes': sorted(item['metadata']['name'] for item in items)}
 
 
+def _var(host_vars, name):
+    """A host variable, or None when it is undefined or cannot be templated (the run reports that elsewhere)."""
+    try:
+        return host_vars[name] if name in host_vars else None
+    except Exception:
+        return None
+
+
+def _management(host, defined, host_vars, facts):
+    """management_plan for one host: ansible_host (or the inventory name) resolved here, on the controller, as the
+    roles' dataplane.node.management_addresses filter will resolve it; or the inventory's explicit addresses."""
+    target, explicit, addresses, interfaces = management_inputs(host, defined, host_vars)
+    if explicit is None:
+        target = str(target)
+        addresses = management_addresses(target)
+    return management_plan(host, target, addresses, explicit, interfaces, host_vars.get('ansible_connection'), facts)
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = False
@@ -104,6 +125,7 @@ class ActionModule(ActionBase):
         hostvars = task_vars.get('hostvars') or {}
         fleet = {}
         template_problems = {}
+        management = {}
         for host in hosts:
             if host not in hostvars:
                 template_problems[host] = ['not in the inventory']
@@ -121,6 +143,7 @@ class ActionModule(ActionBase):
             if 'ansible_facts' in host_vars:
                 facts = (host_vars['ansible_facts'] or {}).get('dataplane')
             fleet[host] = {'vars': defined, 'facts': facts}
+            management[host] = (defined, dict((k, _var(host_vars, k)) for k in ('ansible_host', 'ansible_connection')))
         results = check_fleet(fleet, options, args['profiles'])
         for host, problems in template_problems.items():
             results.setdefault(host, {'problems': [], 'vars': {}, 'set_vars': {}, 'checked_against_node': False,
@@ -133,6 +156,9 @@ class ActionModule(ActionBase):
             for host, host_checks in checks.items():
                 results[host]['problems'].extend(_k8s_nodes.node_problems(host_checks, answers))
         invalid = sorted(h for h, r in results.items() if r['problems'])
+        # What the management guard will start from, for the hosts that run (names resolved here, once each).
+        management = dict((h, _management(h, inputs[0], inputs[1], fleet[h]['facts']))
+                          for h, inputs in management.items() if h not in invalid)
         lines = []
         for host in sorted(results):
             if results[host]['plan'] is not None:
@@ -141,6 +167,8 @@ class ActionModule(ActionBase):
                 lines.append('%s: invalid, no plan (%d problem(s))' % (host, len(results[host]['problems'])))
             else:
                 lines.append('%s: no dataplane facts, variables checked without the node' % host)
+            if host in management:
+                lines.append(management[host]['line'])
         reboots = sorted(h for h, r in results.items() if r['plan'] and r['plan']['reboot']['needed'])
         lines.append('reboot needed on %d of %d host(s)%s' % (
             len(reboots), len(results), ': ' + ', '.join(reboots) if reboots else ''))
@@ -153,7 +181,9 @@ class ActionModule(ActionBase):
         result.update(
             changed=False,
             hosts=dict((h, {'problems': r['problems'], 'set_vars': r['set_vars'], 'plan': r['plan'],
-                            'checked_against_node': r['checked_against_node']}) for h, r in results.items()),
+                            'checked_against_node': r['checked_against_node'],
+                            'management': dict((k, v) for k, v in management.get(h, {}).items() if k != 'line')})
+                       for h, r in results.items()),
             invalid_hosts=invalid,
             valid_hosts=sorted(h for h in results if h not in invalid),
             reboot_hosts=reboots,
@@ -166,11 +196,14 @@ class ActionModule(ActionBase):
             result['diff'] = {'before': '', 'after': '\n'.join(lines) + '\n',
                               'after_header': 'NUMA-locality plan and reboot forecast of the fleet'}
         message = fleet_message(results, args['allow_partial'])
+        warnings = ['%s: %s' % (h, m['warning']) for h, m in sorted(management.items()) if m['warning']]
         if message and not args['allow_partial']:
             result.update(failed=True, msg=message)
         elif message:
             result['msg'] = message
-            result['warnings'] = [message]
+            warnings.insert(0, message)
         else:
             result['msg'] = 'preflight: %d host(s) valid' % len(results)
+        if warnings:
+            result['warnings'] = warnings
         return result

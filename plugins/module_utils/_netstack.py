@@ -250,7 +250,8 @@ def resolve(fs, seeds, ip_addr_json=None, ovs_bridges=None, pci_netdevs=None):
 
     seeds: management_sources(...). ip_addr_json: `ip -json addr show` parsed (needed for address seeds).
     Returns {'seeds': [{..., 'netdevs': [...]}], 'netdevs': {netdev: [labels]}, 'devices': {device: [paths]},
-    'unmatched': [addresses no netdev holds], 'identified': bool, 'crosses_ovs': bool, 'warnings': [...]}.
+    'walked': {netdev: [paths]} (every netdev on a management path, the holder included), 'unmatched': [addresses
+    no netdev holds], 'identified': bool, 'crosses_ovs': bool, 'warnings': [...]}.
     A device is listed when it carries the management connection directly, through any layer above it, or (a PF)
     through one of its VFs.
     """
@@ -274,6 +275,7 @@ def resolve(fs, seeds, ip_addr_json=None, ovs_bridges=None, pci_netdevs=None):
                 labels.append(label)
         out_seeds.append(dict(seed, netdevs=netdevs))
     devices = {}
+    walked = {}
     crosses_ovs = [False]
 
     def walk(netdev, chain, label, seen):
@@ -281,6 +283,9 @@ def resolve(fs, seeds, ip_addr_json=None, ovs_bridges=None, pci_netdevs=None):
         if netdev in seen:
             return  # a loop in sysfs (never seen, but a guard must not recurse forever)
         seen = seen | {netdev}
+        text = ' -> '.join(chain[:-1] + ['%s (%s)' % (chain[-1], label)])
+        if text not in walked.setdefault(netdev, []):
+            walked[netdev].append(text)
         if graph.on_ovs(netdev) or graph.kind(netdev) == 'ovs':
             crosses_ovs[0] = True
         device = graph.device(netdev)
@@ -314,7 +319,7 @@ def resolve(fs, seeds, ip_addr_json=None, ovs_bridges=None, pci_netdevs=None):
                         'management guard cannot protect it')
     elif unmatched:
         warnings.append('no netdev holds %s: that management address is not protected' % ', '.join(unmatched))
-    return {'seeds': out_seeds, 'netdevs': tops, 'devices': devices, 'unmatched': unmatched,
+    return {'seeds': out_seeds, 'netdevs': tops, 'devices': devices, 'walked': walked, 'unmatched': unmatched,
             'identified': bool(tops), 'crosses_ovs': crosses_ovs[0], 'warnings': warnings}
 
 
@@ -332,6 +337,15 @@ def guard_problems(stack, devices, action, allow=False):
             problems.append('%s carries the management connection [%s]: %s would cut it (set %s to do it anyway)'
                             % (key, path, action, OVERRIDE))
     return problems
+
+
+def netdev_problems(stack, netdevs, action, allow=False):
+    """The refusals for an operation on `netdevs` by name ('adding it to the OVS bridge br0'): one per netdev on a
+    management path (the netdev holding the address, or any layer under it)."""
+    if allow:
+        return []
+    return ['%s carries the management connection [%s]: %s would cut it (set %s to do it anyway)'
+            % (netdev, path, action, OVERRIDE) for netdev in netdevs for path in stack.get('walked', {}).get(netdev, ())]
 
 
 def ovs_problems(stack, action, allow=False):

@@ -385,6 +385,83 @@ def _management_paths(facts, address):
     return ['%s (default route)' % address] if device.get('carries_default_route') else []
 
 
+# ---------------------------------------------------------------- the management connection (the guard's seeds)
+
+# Connections over which the modules see SSH_CONNECTION (the session's address on the node is then protected).
+SSH_CONNECTIONS = ('ssh', 'paramiko', 'paramiko_ssh', 'ansible.builtin.ssh', 'ansible.builtin.paramiko_ssh',
+                   'ansible.netcommon.libssh')
+# Explicit management variables of the roles, by precedence; their absence means ansible_host resolved.
+MANAGEMENT_VARS = (('sriov_management_addresses', 'sriov_management_interfaces'),
+                   ('ovn_dpu_management_addresses', 'ovn_dpu_management_interfaces'))
+NOTHING_IDENTIFIES = ('nothing identifies the management connection (no SSH connection, %s, no management address '
+                      'or interface, no default route): the management guard cannot protect it; name the netdev '
+                      'with sriov_management_interfaces')
+
+
+def management_plan(host, target, addresses, explicit=None, interfaces=(), connection=None, facts=None):
+    """What the management guard will start from on `host`, as the preflight can tell it on the controller.
+
+    target: what the roles resolve (ansible_host, or the inventory name); addresses: the management_addresses
+    filter's answer for it (a name that does not resolve comes back as it is); explicit: the variable name when the
+    inventory sets the addresses itself (then `addresses` are its value); interfaces: management interfaces given;
+    connection: ansible_connection (None: the default, ssh); facts: the dataplane fact (its management section
+    names the default routes). Returns {'line', 'warning' (or None), 'addresses', 'unresolved', 'identified'}.
+    """
+    from ansible_collections.dataplane.node.plugins.module_utils._netstack import is_address, normalize_address
+
+    literal = [a for a in addresses or () if is_address(a)]
+    unresolved = [str(a) for a in addresses or () if not is_address(a)]
+    parts = []
+    if explicit:
+        if literal:
+            parts.append('%s (%s)' % (', '.join(literal), explicit))
+        if unresolved:
+            parts.append('%s (%s) not an address: not protected (resolve names with the '
+                         'dataplane.node.management_addresses filter)' % (', '.join(unresolved), explicit))
+        if not addresses:
+            parts.append('no address (%s is empty)' % explicit)
+    elif target and is_address(target):
+        parts.append('%s (ansible_host)' % normalize_address(target))
+    elif literal:
+        parts.append('%s -> %s (resolved on the controller)' % (target, ', '.join(literal)))
+    else:
+        parts.append('%s does not resolve on the controller: not protected by address' % target)
+    if interfaces:
+        parts.append('interfaces %s' % ', '.join(interfaces))
+    ssh = (connection or 'ssh') in SSH_CONNECTIONS
+    if ssh:
+        parts.append("the SSH session's address")
+    management = (facts or {}).get('management') if isinstance(facts, dict) else None
+    routes = []
+    if isinstance(management, dict):
+        routes = [s.get('value') for s in management.get('sources') or [] if s.get('source') == 'default route']
+        parts.append('default route: %s' % (', '.join(r for r in routes if r) or 'none'))
+    else:
+        parts.append('default routes unknown (no dataplane facts)')
+    identified = bool(literal or interfaces or ssh or routes)
+    warning = None
+    if not identified and isinstance(management, dict):
+        warning = NOTHING_IDENTIFIES % ('no address in %s' % explicit if explicit else '%s does not resolve' % target)
+        parts = [warning]
+    return {'line': '  management: %s' % '; '.join(parts), 'warning': warning, 'addresses': literal,
+            'unresolved': unresolved,
+            'identified': True if identified else (False if isinstance(management, dict) else None)}
+
+
+def management_inputs(host, defined, host_vars):
+    """(target, explicit variable or None, its value, interfaces) the roles will use for `host`: an explicit
+    sriov_/ovn_dpu_management_addresses of the inventory, else ansible_host (or the inventory name) to resolve."""
+    for addresses_var, interfaces_var in MANAGEMENT_VARS:
+        if addresses_var in defined or interfaces_var in defined:
+            interfaces = list(defined.get(interfaces_var) or [])
+            if addresses_var in defined:
+                value = defined[addresses_var]
+                value = list(value) if isinstance(value, (list, tuple)) else [value] if value else []
+                return None, addresses_var, [str(v) for v in value], interfaces
+            return host_vars.get('ansible_host') or host, None, None, interfaces
+    return host_vars.get('ansible_host') or host, None, None, []
+
+
 def check_host(defined, options, facts=None, custom_profiles=None):
     """Everything the preflight knows about one host.
 

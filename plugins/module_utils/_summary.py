@@ -18,8 +18,13 @@ roles' results, which dataplane.node.site collects into one dict (every key opti
   memlock_changed         the container runtime's memlock drop-in changed (takes effect at its next restart)
   memlock_units           the runtime units of that drop-in
   device_plugin_changed   the sriov-network-device-plugin config changed (the plugin re-reads it on restart)
+  kubelet_installed       the node has kubelet (the facts' kubelet subset); false: no kubelet restart is pending
+  pending_actions         the `pending` of dataplane.node.pending_actions: the restarts still pending on the node,
+                          this run's and the ones earlier runs left (kept in a state file until done); when given,
+                          it stands for memlock_*, device_plugin_changed and kubelet_restart_reasons
   firmware_power_cycle    a BlueField firmware change that needs a power cycle (reason text)
   boot_applier            {'persisted': bool, 'installed': bool}
+  pending_settled         the `settled` of dataplane.node.pending_actions (what it dropped, and why)
   dpu_mode                ovn_dpu_mode
   check_mode              the run was a dry run (a reboot it would do is pending)
   changed, failed         the run changed / failed the node
@@ -157,6 +162,12 @@ def pending_items(results):
         pending.append({'what': 'reboot', 'reason': '%s: %s' % (why, '; '.join(reasons))})
     if results.get('firmware_power_cycle'):
         pending.append({'what': 'power cycle', 'reason': str(results['firmware_power_cycle'])})
+    kept = results.get('pending_actions')
+    if isinstance(kept, list):
+        # What dataplane.node.pending_actions keeps on the node: this run's restarts and the ones earlier runs left.
+        pending.extend(dict((k, v) for k, v in entry.items() if k in ('what', 'reason', 'since', 'carried'))
+                       for entry in kept if isinstance(entry, dict) and entry.get('what'))
+        return pending
     if as_bool(results.get('memlock_changed')):
         units = ', '.join(results.get('memlock_units') or []) or 'the container runtime'
         pending.append({'what': 'runtime restart', 'reason': 'the memlock drop-in of %s takes effect at its next '
@@ -165,7 +176,8 @@ def pending_items(results):
         pending.append({'what': 'device plugin restart', 'reason': 'the sriov-network-device-plugin config changed: '
                                                                    'the plugin re-reads it when restarted'})
     left = [r for r in results.get('kubelet_restart_reasons') or [] if r]
-    if left:
+    # No kubelet on the node (the facts' kubelet subset says so): nothing to restart.
+    if left and results.get('kubelet_installed') is not False:
         pending.append({'what': 'kubelet restart', 'reason': '; '.join(left)})
     return pending
 
@@ -191,6 +203,9 @@ def summary(before, after, results=None, host=None):
                     'capacity_after': _capacity(capacity.get('after'))},
         'dpu_mode': results.get('dpu_mode'),
         'pending': pending_items(results),
+        # Restarts an earlier run left pending that are done now (dataplane.node.pending_actions' settled).
+        'settled': [{'what': s.get('what'), 'why': s.get('why')} for s in results.get('pending_settled') or []
+                    if isinstance(s, dict) and not s.get('raised')],
     }
     out['status'] = status(out)
     return out
@@ -245,6 +260,8 @@ def lines(item):
                                                            _caps(kubelet['capacity_after'])))
     if item.get('dpu_mode'):
         out.append('  DPU mode: %s' % item['dpu_mode'])
+    for entry in item.get('settled') or []:
+        out.append('  done since an earlier run: %s (%s)' % (entry['what'], entry['why']))
     for entry in item['pending']:
         out.append('  PENDING %s: %s' % (entry['what'], entry['reason']))
     return out

@@ -25,7 +25,9 @@ description:
   - Optionally makes a bridge holding the given ports and internal ports, with a fail mode.
   - "Refuses to restart ovs-vswitchd, before anything changes, when the management connection runs through Open
     vSwitch (an OVS bridge such as C(br-ex) holds the management address, or a NIC under it is an OVS port: see
-    O(management_addresses)); O(allow_management) overrides. Check mode refuses the same way."
+    O(management_addresses)), and to add to O(bridge) a port that carries the management connection at any layer
+    (a NIC made an OVS port no longer carries its addresses); O(allow_management) overrides. Check mode refuses the
+    same way."
 author:
   - dataplane.node contributors (@dataplane-node)
 extends_documentation_fragment:
@@ -122,7 +124,7 @@ problems:
 management:
   description: What the management guard found (as M(dataplane.node.pci_driver) returns it in RV(management)).
   type: dict
-  returned: when ovs-vswitchd would be restarted
+  returned: when ovs-vswitchd would be restarted or ports added to O(bridge)
 """
 
 import os
@@ -136,7 +138,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._host import Host, 
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._netstack import (
-    MANAGEMENT_ARGS, module_stack, ovs_problems, summary)
+    MANAGEMENT_ARGS, module_stack, netdev_problems, ovs_problems, summary)
 
 SYSTEM_ID_CONF = 'etc/openvswitch/system-id.conf'
 
@@ -216,8 +218,11 @@ def main():
         if have != system_id_conf(params['system_id']):
             conf_change = (have.strip() if have else None, params['system_id'])
     restart = 'hw-offload' in changes.get('other_config', {})
+    # NICs made OVS ports: their addresses (and the VLANs, bonds above them) stop working there.
+    new_ports = [argv[4] for argv in bridge_cmds if argv[2:4] == ['add-port', params['bridge']]
+                 and argv[4] not in params['internal_ports']]
     management = None
-    if restart:
+    if restart or new_ports:
         # Traffic through OVS stops while ovs-vswitchd restarts: ask before, in check mode too.
         try:
             stack = module_stack(module, Host(root))
@@ -226,8 +231,10 @@ def main():
         for warning in stack['warnings']:
             module.warn(warning)
         management = summary(stack)
-        problems = ovs_problems(stack, 'restarting ovs-vswitchd (hw-offload changed)',
-                                module.params['allow_management'])
+        allow = module.params['allow_management']
+        problems = netdev_problems(stack, new_ports, 'adding it to the OVS bridge %s' % params['bridge'], allow)
+        if restart:
+            problems.extend(ovs_problems(stack, 'restarting ovs-vswitchd (hw-offload changed)', allow))
         if problems:
             refuse(module, problems, {'management': management})
     commands = bridge_cmds + ([vsctl] if vsctl else []) + ([params['restart_command']] if restart else [])

@@ -35,6 +35,13 @@ description:
     Nodes, and reports a host whose Node (C(reboot_kubernetes_node), C(kubelet_kubernetes_node), default the inventory
     name) it does not know, or an API server that does not answer, like an invalid variable. Without this the drain
     before the reboot would fail only after the host's kernel command line was rewritten."
+  - "The management connection (what the management guard of M(dataplane.node.sriov_vfs),
+    M(dataplane.node.pci_driver), M(dataplane.node.devlink_eswitch) and M(dataplane.node.ovs_settings) protects): per
+    valid host a plan line naming what the guard starts from - C(ansible_host) (or the inventory name) resolved here
+    on the controller, as the roles' C(dataplane.node.management_addresses) filter resolves it, or the inventory's
+    C(sriov_management_addresses)/C(ovn_dpu_management_addresses); the management interfaces; the SSH session; the
+    default routes from the facts. A name that does not resolve is said; when nothing identifies the connection
+    (no SSH connection, no address, no interface, no default route in the facts) the line and a warning say so."
 author:
   - dataplane.node contributors (@dataplane-node)
 options:
@@ -102,7 +109,9 @@ EXAMPLES = r"""
 RETURN = r"""
 hosts:
   description: Per host, its C(problems), C(set_vars) (profile defaults and placed pools to set), C(plan) (the
-    NUMA-locality plan, null without facts) and C(checked_against_node).
+    NUMA-locality plan, null without facts), C(checked_against_node) and C(management) (valid hosts; empty for
+    invalid ones) - C(addresses) the guard will protect, C(unresolved) names, C(identified) (true, false, or null
+    when the facts are missing and nothing else identifies the connection), C(warning).
   returned: always
   type: dict
   sample:
@@ -110,6 +119,7 @@ hosts:
       problems: []
       set_vars: {kernel_cmdline_iommu: passthrough}
       checked_against_node: true
+      management: {addresses: [10.0.0.5], unresolved: [], identified: true, warning: null}
       plan:
         mode: place
         nic_nodes: [1]
@@ -138,14 +148,15 @@ api_servers:
   sample:
     /etc/dataplane/admin.kubeconfig: {nodes: 12, error: null}
 plan:
-  description: Readable NUMA-locality plan and reboot forecast of every host, then a fleet line and one line per API
-    server asked.
+  description: Readable NUMA-locality plan, management connection and reboot forecast of every host, then a fleet
+    line and one line per API server asked.
   returned: always
   type: list
   elements: str
   sample:
     - "node1: locality place; NICs on node 1; reboot: yes (missing intel_iommu=on iommu=pt)"
     - "  hugepages 2M (placed): node1=512"
+    - "  management: dpdk-node-1 -> 10.0.0.5 (resolved on the controller); the SSH session's address; default route: bond0.120"
     - "reboot needed on 1 of 1 host(s): node1"
     - "kubeconfig /etc/dataplane/admin.kubeconfig: the API server knows 12 Node(s)"
 """

@@ -76,6 +76,14 @@ def test_partial_run_leaves_out_the_invalid_hosts(tmp_path):
     plan = next(iter(shown.values()))['msg']
     assert plan[0] == 'bad1: invalid, no plan (3 problem(s))'
     assert plan[2].startswith('good1: locality place; ')
+    # What the management guard starts from, resolved on the controller (the local connection has no SSH session).
+    management = [line for line in plan if line.startswith('  management: ')]
+    assert len(management) == 1, plan
+    assert management[0].startswith('  management: good1 does not resolve on the controller: not protected by address; ')
+    preflight = [hosts for _p, name, hosts in ran if name.startswith('Validate every host')][0]
+    result = next(iter(preflight.values()))
+    assert result['hosts']['good1']['management']['unresolved'] == ['good1']
+    assert result['hosts']['bad1']['management'] == {}
     # Only the valid host reaches the second play (its always-tagged verify tasks run with --tags preflight).
     # (The verify step's flush_handlers is a meta task: the callback lists it with no host results.)
     second = [(name, hosts) for play, name, hosts in ran if play == 'Prepare DPDK nodes' and hosts]

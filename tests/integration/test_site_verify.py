@@ -21,6 +21,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 GATHER = 'Verify - gather dataplane facts (after; only when a task changed the node)'
 SHOW = 'Verify - the run on this node (changes, and every effect still pending)'
 DUMP = 'Verify - every fact field that changed (-v)'
+KEEP = "Verify - keep the restarts still pending on the node until they are done (this run's and earlier runs')"
 HANDLER = 'Note that this run changed the node'
 UNCHANGED = 'no task changed this node in this run: the facts from its start stand for the end (not gathered again)'
 
@@ -39,6 +40,14 @@ def site(tmp_path, *args):
     assert code == 0, tail
     return dict((t['task']['name'].split(' : ', 1)[-1], t['hosts']['node1'])
                 for p in report['plays'] for t in p['tasks'] if 'node1' in t['hosts'])
+
+
+def fake_kubelet(tmp_path):
+    """A kubelet binary for the node (this machine has none): the pools' change then asks for its restart."""
+    path = tmp_path / 'kubelet'
+    path.write_text('#!/bin/sh\necho Kubernetes v1.30.2\n')
+    path.chmod(0o755)
+    return str(path)
 
 
 def current_thp():
@@ -66,7 +75,8 @@ def test_a_change_gathers_the_facts_again(tmp_path):
     # The hugepages role asks for another THP mode than this machine has: in check mode the module reports the
     # change it would make, the handler notes it, and the verify step gathers the facts again.
     other = 'never' if current_thp() != 'never' else 'madvise'
-    ran = site(tmp_path, '--tags', 'hugepages', '-e', 'hugepages_transparent=%s' % other, '-e', 'hugepages_persist=false')
+    ran = site(tmp_path, '--tags', 'hugepages', '-e', 'hugepages_transparent=%s' % other, '-e', 'hugepages_persist=false',
+               '-e', 'kubelet_binary=%s' % fake_kubelet(tmp_path))
     changed = [name for name, result in ran.items() if result.get('changed')]
     assert 'Allocate the runtime pools per NUMA node, reading every value back; mount hugetlbfs per page size' in changed
     assert ran[HANDLER]['ansible_facts'] == {'dataplane_node_run_changed': True}
@@ -75,6 +85,18 @@ def test_a_change_gathers_the_facts_again(tmp_path):
     # The pools' change asks for a kubelet restart, which this run (tags hugepages) does not reach: it is pending.
     assert ran[SHOW]['msg'][0] == 'node1: pending'
     assert '  PENDING kubelet restart: hugepage pools changed' in ran[SHOW]['msg']
+    # Kept on the node until kubelet restarts: check mode predicts the state file and writes nothing.
+    kept = ran[KEEP]
+    assert kept['changed'] is True and [p['what'] for p in kept['pending']] == ['kubelet restart']
+    assert not os.path.exists('/var/lib/dataplane-node/pending.json')
+
+
+def test_a_node_without_kubelet_has_no_kubelet_restart_pending(tmp_path):
+    other = 'never' if current_thp() != 'never' else 'madvise'
+    ran = site(tmp_path, '--tags', 'hugepages', '-e', 'hugepages_transparent=%s' % other, '-e', 'hugepages_persist=false',
+               '-e', 'kubelet_binary=/nonexistent/kubelet')
+    assert ran[SHOW]['msg'][0] == 'node1: changed'
+    assert ran[KEEP]['pending'] == [] and ran[KEEP]['settled'][0]['why'] == 'no kubelet on the node (nothing to restart)'
 
 
 def test_every_role_notification_is_heard_by_the_change_handler():
@@ -104,7 +126,8 @@ def test_pending_effects_fail_the_run_with_dataplane_fail_on_pending(tmp_path):
     out = tmp_path / 'summary'
     code, report, tail = run_playbook(tmp_path, INVENTORY, 'dataplane.node.site', (
         '--check', '--tags', 'hugepages', '-e', 'hugepages_transparent=%s' % other, '-e', 'hugepages_persist=false',
-        '-e', 'dataplane_fail_on_pending=true', '-e', 'dataplane_summary_path=%s' % out))
+        '-e', 'dataplane_fail_on_pending=true', '-e', 'dataplane_summary_path=%s' % out,
+        '-e', 'kubelet_binary=%s' % fake_kubelet(tmp_path)))
     assert code != 0, tail
     ran = dict((t['task']['name'], t['hosts']) for p in report['plays'] for t in p['tasks'])
     fail = ran['Fail on what is still pending (dataplane_fail_on_pending)']['localhost']
@@ -112,6 +135,6 @@ def test_pending_effects_fail_the_run_with_dataplane_fail_on_pending(tmp_path):
     assert ran['One line per node, changed, unchanged, failed or pending']['localhost']['msg'][1].split() == [
         'node1', 'pending', 'kubelet', 'restart']
     written = json.loads((out / 'node1.json').read_text())
-    assert written['status'] == 'pending' and written['pending'] == [
-        {'what': 'kubelet restart', 'reason': 'hugepage pools changed'}]
+    assert written['status'] == 'pending' and [dict(p, since=None) for p in written['pending']] == [
+        {'what': 'kubelet restart', 'reason': 'hugepage pools changed', 'since': None, 'carried': False}]
     assert 'changes' in written

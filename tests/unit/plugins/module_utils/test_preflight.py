@@ -226,3 +226,67 @@ def test_auto_isolation_needs_facts_and_a_second_core(options, facts):
     assert pf.check_host({'kernel_cmdline_isolated_cpus': 'auto'}, options, facts('qemu-igb'))['problems'] == [
         'kernel_cmdline_isolated_cpus: auto finds no CPU to isolate on this node (the NUMA nodes it would use have '
         'one core each)']
+
+
+# ---------------------------------------------------------------- the management connection in the fleet plan
+
+def test_management_plan_shows_what_ansible_host_resolved_to(monkeypatch):
+    import socket
+
+    from ansible_collections.dataplane.node.plugins.action import preflight as action
+
+    def getaddrinfo(name, port, family=0, kind=0, *args):
+        if name == 'dpdk-node-1':
+            return [(socket.AF_INET, kind, 6, '', ('10.0.0.5', 0)), (socket.AF_INET6, kind, 6, '', ('fd00::5', 0, 0, 0))]
+        raise socket.gaierror(socket.EAI_NONAME, 'Name or service not known')
+
+    monkeypatch.setattr(socket, 'getaddrinfo', getaddrinfo)
+    facts = {'management': {'identified': True, 'sources': [
+        {'source': 'default route', 'value': 'bond0.120', 'netdevs': ['bond0.120']}]}}
+    plan = action._management('worker1', {}, {'ansible_host': 'dpdk-node-1'}, facts)
+    assert plan['line'] == ("  management: dpdk-node-1 -> 10.0.0.5, fd00::5 (resolved on the controller); the SSH "
+                            "session's address; default route: bond0.120")
+    assert (plan['addresses'], plan['identified'], plan['warning']) == (['10.0.0.5', 'fd00::5'], True, None)
+    # No ansible_host: the inventory name is resolved, as the roles do.
+    plan = action._management('dpdk-node-1', {}, {}, None)
+    assert plan['line'] == ("  management: dpdk-node-1 -> 10.0.0.5, fd00::5 (resolved on the controller); the SSH "
+                            "session's address; default routes unknown (no dataplane facts)")
+    # A name the controller cannot resolve is said, not passed over.
+    plan = action._management('worker9', {}, {'ansible_host': 'worker9.example.com'}, facts)
+    assert plan['line'].startswith('  management: worker9.example.com does not resolve on the controller: not '
+                                   'protected by address; ')
+    assert plan['unresolved'] == ['worker9.example.com'] and plan['identified'] is True  # the session, the route
+
+
+def test_management_plan_explicit_addresses_and_literal_ansible_host():
+    plan = pf.management_plan('w1', '192.168.1.7', ['192.168.1.7'])
+    assert plan['line'] == "  management: 192.168.1.7 (ansible_host); the SSH session's address; default routes " \
+                           "unknown (no dataplane facts)"
+    defined = {'sriov_management_addresses': ['10.1.2.3', 'node1.example.com'],
+               'sriov_management_interfaces': ['bond0.120']}
+    target, explicit, addresses, interfaces = pf.management_inputs('w1', defined, {'ansible_host': '192.168.1.7'})
+    assert (target, explicit, addresses, interfaces) == (None, 'sriov_management_addresses',
+                                                         ['10.1.2.3', 'node1.example.com'], ['bond0.120'])
+    plan = pf.management_plan('w1', target, addresses, explicit, interfaces, 'ssh', {'management': {'sources': []}})
+    assert plan['line'] == (
+        "  management: 10.1.2.3 (sriov_management_addresses); node1.example.com (sriov_management_addresses) not an "
+        "address: not protected (resolve names with the dataplane.node.management_addresses filter); interfaces "
+        "bond0.120; the SSH session's address; default route: none")
+    # Interfaces alone keep ansible_host as the addresses' source.
+    assert pf.management_inputs('w1', {'ovn_dpu_management_interfaces': ['br-ex']}, {}) == ('w1', None, None, ['br-ex'])
+
+
+def test_management_plan_says_when_nothing_identifies_it():
+    """A local (or docker, kubectl) connection, a name that does not resolve, no default route in the facts."""
+    facts = {'management': {'identified': False, 'sources': []}}
+    plan = pf.management_plan('edge1', 'edge1', ['edge1'], connection='local', facts=facts)
+    assert plan['identified'] is False
+    assert plan['warning'] == (
+        'nothing identifies the management connection (no SSH connection, edge1 does not resolve, no management '
+        'address or interface, no default route): the management guard cannot protect it; name the netdev with '
+        'sriov_management_interfaces')
+    assert plan['line'] == '  management: ' + plan['warning']
+    # Without the facts the default routes are unknown: said so, no warning.
+    plan = pf.management_plan('edge1', 'edge1', ['edge1'], connection='local')
+    assert (plan['identified'], plan['warning']) == (None, None)
+    assert plan['line'].endswith('default routes unknown (no dataplane facts)')

@@ -130,3 +130,35 @@ def test_the_html_report_shows_the_summary_and_the_pending_items(fresh):
     assert '<li class="f-warning" data-level="pending">pending reboot: withheld by reboot_allowed: false: iommu=pt</li>' \
         in page
     assert 'Last run' not in render_page([{'name': 'w1', 'facts': fresh}])
+
+
+def test_no_kubelet_on_the_node_leaves_no_kubelet_restart_pending(fresh):
+    results = {'changed': True, 'kubelet_restart_reasons': ['hugepage pools changed']}
+    assert [p['what'] for p in summary(fresh, fresh, results, 'w1')['pending']] == ['kubelet restart']
+    item = summary(fresh, fresh, dict(results, kubelet_installed=False), 'w1')
+    assert item['pending'] == [] and item['status'] == 'changed'
+
+
+def test_the_restarts_kept_on_the_node_stand_for_this_runs_events(converged):
+    # A run that changed nothing (the idempotence run) after one that left a kubelet restart: still pending.
+    kept = [{'what': 'kubelet restart', 'reason': 'hugepage pools changed (pending since 2026-12-03T07:40:12Z)',
+             'since': '2026-12-03T07:40:12Z', 'carried': True}]
+    item = summary(converged, None, {'changed': False, 'device_plugin_changed': True, 'pending_actions': kept}, 'w1')
+    assert item['status'] == 'pending' and item['pending'] == kept
+    assert run_summary_lines(item)[0] == 'w1: pending'
+    assert '  PENDING kubelet restart: hugepage pools changed (pending since 2026-12-03T07:40:12Z)' in \
+        run_summary_lines(item)
+    assert fleet_summary({'w1': {'dataplane_node_summary': item}}, ['w1'])[1].split() == [
+        'w1', 'pending', 'kubelet', 'restart']
+    # The reboot still comes from this run (the kernel_cmdline role finds it again each run); an empty list: done.
+    settled = [{'what': 'kubelet restart', 'raised': False,
+                'why': 'kubelet started at 2026-12-03T08:01:02Z, after 2026-12-03T07:40:12Z'},
+               {'what': 'device plugin restart', 'raised': True, 'why': 'no sriov-network-device-plugin runs on the node'}]
+    item = summary(converged, None, {'reboot_allowed': False, 'reboot_reasons': ['x'], 'pending_actions': [],
+                                     'kubelet_restart_reasons': ['hugepage pools changed'], 'pending_settled': settled},
+                   'w1')
+    assert [p['what'] for p in item['pending']] == ['reboot']
+    assert item['settled'] == [{'what': 'kubelet restart',
+                                'why': 'kubelet started at 2026-12-03T08:01:02Z, after 2026-12-03T07:40:12Z'}]
+    assert '  done since an earlier run: kubelet restart (kubelet started at 2026-12-03T08:01:02Z, after ' \
+           '2026-12-03T07:40:12Z)' in run_summary_lines(item)
