@@ -259,11 +259,11 @@ def workload_problems(result, wanted):
         size_kb = _size_kb(page)
         mapped = dict((socket, sizes[size_kb]) for socket, sizes in result['hugepages'].items() if size_kb in sizes)
         if not mapped:
-            other = ', '.join('%s on socket %s' % (size_name(kb), s) for s, sizes in sorted(result['hugepages'].items(),
-                                                                                             key=str) for kb in sizes)
-            problems.append('EAL mapped no %s hugepages%s' % (size_name(size_kb), ' (it mapped %s)' % other if other
-                                                               else ' (no "Allocating N pages" line: run testpmd '
-                                                               'with --socket-mem and --log-level=lib.eal:debug)'))
+            mapped_sizes = sorted(result['hugepages'].items(), key=str)
+            other = ', '.join('%s on socket %s' % (size_name(kb), s) for s, sizes in mapped_sizes for kb in sizes)
+            hint = (' (it mapped %s)' % other if other else
+                    ' (no "Allocating N pages" line: run testpmd with --socket-mem and --log-level=lib.eal:debug)')
+            problems.append('EAL mapped no %s hugepages%s' % (size_name(size_kb), hint))
         elif node is not None and node not in mapped:
             problems.append('EAL mapped %s hugepages on socket %s, not on NUMA node %s' % (
                 size_name(size_kb), ', '.join(str(s) for s in sorted(mapped, key=str)), node))
@@ -342,8 +342,8 @@ def report_lines(name, result, wanted=None):
                 'unknown' if device['socket'] is None else device['socket'],
                 ', vfio with IOMMU %s' % iommu['name'] if iommu else ''))
         if not result['devices']:
-            lines.append('  devices: none probed%s' % (' (%s asked)' % wanted['device'] if wanted.get('device') else
-                                                        ''))
+            asked = ' (%s asked)' % wanted['device'] if wanted.get('device') else ''
+            lines.append('  devices: none probed%s' % asked)
         cpusets = result['lcores']['cpusets']
         main = result['lcores']['main']
         lcores = ['main %s%s' % (main, ' (cpus %s)' % ','.join(str(c) for c in cpusets[main])
@@ -521,7 +521,7 @@ def testpmd_pod(needs, facts, node_name, version=None, feature_gates=None):
     if node is None:
         node = device_node if device_node is not None else 0
     if device_node is not None and node != device_node:
-        notes.append('memory on NUMA node %d, %s on node %d: the report will flag it' % (node, vf, device_node))
+        notes.append('memory on NUMA node %s, %s on node %s: the report will flag it' % (node, vf, device_node))
 
     resource_needs = dict((k, needs[k]) for k in ('cpu', 'memory', 'shm', 'hugepages_path') if k in needs)
     resource_needs['hugepages'] = hugepages
@@ -595,8 +595,8 @@ def pod_status_problems(status):
     problems = []
     phase = status.get('phase')
     if phase == 'Failed' and status.get('reason'):
-        problems.append('the pod was refused: %s%s' % (status['reason'], ': %s' % status['message']
-                                                         if status.get('message') else ''))
+        message = ': %s' % status['message'] if status.get('message') else ''
+        problems.append('the pod was refused: %s%s' % (status['reason'], message))
     for container in status.get('containerStatuses') or []:
         state = container.get('state') or {}
         waiting = state.get('waiting')
