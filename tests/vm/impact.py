@@ -78,7 +78,7 @@ SUITES = [
                                                     'tests/vm/dpdk_image.py', 'tests/vm/k8s_build.py',
                                                     'tests/vm/k8s_control.py', 'tests/vm/playbooks/k8s_node.yml',
                                                     'tests/vm/playbooks/dpdk_image.yml'],
-          tests=['tests/vm/test_demo.py'], minutes=25),
+          tests=['tests/vm/test_demo.py'], minutes=19),  # 18 min with the images and the kubelet build cached
     # The Vagrant and EE suites prove their own path (the Vagrant provider, the EE image and ansible-runner), not
     # the roles, which `default` proves: their inputs stop at their own files.
     # The fleet dry run and the HTML report on a live guest (it boots a VM only with DATAPLANE_REPORT_VM=1).

@@ -253,32 +253,3 @@ def test_the_runs_left_no_restart_pending_on_the_node(host):
     path = os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'summary', 'dpdk-node-1.json')
     with open(path) as handle:
         assert json.load(handle)['settled'] == []
-
-
-def test_a_restart_stays_pending_across_runs_until_the_daemon_starts_again(host):
-    # pending_actions on the real kernel's /proc (process start times against the node's clock): a stand-in daemon
-    # (a copy of sleep, comm "dptestd") running from before the event keeps the restart pending on the next run;
-    # once it is started again the restart is settled and the state file goes. A test path, not the site's.
-    path = '/tmp/dataplane-node-test-pending.json'
-    args = {'path': path, 'device_plugin_processes': ['dptestd']}
-    start = 'nohup /tmp/dptestd 300 </dev/null >/dev/null 2>&1 & echo $! > /tmp/dptestd.pid'
-    stop = 'kill $(cat /tmp/dptestd.pid)'
-    host.check_output('rm -f %s && cp /bin/sleep /tmp/dptestd && %s' % (path, start))
-    try:
-        first = host.ansible('dataplane.node.pending_actions', json.dumps(dict(args, device_plugin_changed=True)),
-                             check=False)
-        assert first['changed'] and [(p['what'], p['carried']) for p in first['pending']] == [
-            ('device plugin restart', False)]
-        assert host.file(path).exists
-        second = host.ansible('dataplane.node.pending_actions', json.dumps(args), check=False)
-        assert not second['changed'] and [(p['what'], p['carried']) for p in second['pending']] == [
-            ('device plugin restart', True)]
-        predicted = host.ansible('dataplane.node.pending_actions', json.dumps(args), check=True)
-        assert predicted['pending'] == second['pending']
-        host.check_output('%s; sleep 2; %s; sleep 0.5' % (stop, start))
-        third = host.ansible('dataplane.node.pending_actions', json.dumps(args), check=False)
-        assert third['changed'] and third['pending'] == []
-        assert third['settled'][0]['why'].startswith('the device plugin started at ')
-        assert not host.file(path).exists
-    finally:
-        host.run('%s; rm -f /tmp/dptestd /tmp/dptestd.pid %s' % (stop, path))
