@@ -107,7 +107,7 @@ pending:
   returned: always
   sample: [{what: kubelet restart, reason: "hugepage pools changed (pending since 2026-12-03T07:40:12Z)",
             since: "2026-12-03T07:40:12Z", carried: true}]
-items:
+stored:
   description: The items as the state file holds them (C(what), C(unit), C(reasons), C(first), C(since) as epochs).
   type: list
   elements: dict
@@ -187,7 +187,7 @@ def main():
     items, settled = merge(previous, events, found, now)
     after_text = dump(items)
     changed = (before_text or None) != after_text
-    result = dict(changed=changed, path=p['path'], pending=summary_items(items, now), items=items, settled=settled)
+    result = dict(changed=changed, path=p['path'], pending=summary_items(items, now), stored=items, settled=settled)
     if module._diff:
         result['diff'] = {'before': before_text or '', 'after': after_text or '',
                           'before_header': p['path'], 'after_header': p['path']}

@@ -62,7 +62,7 @@ def test_an_earlier_runs_kubelet_restart_stays_pending_and_nothing_is_written(ru
     assert result['pending'] == [{'what': 'kubelet restart', 'since': '2025-12-03T08:03:20Z', 'carried': True,
                                   'reason': 'hugepage pools changed (pending since 2025-12-03T08:03:20Z)'}]
     assert result['settled'] == [] and result['changed'] is False
-    assert result['items'] == [stored(BTIME + 1000.0)]
+    assert result['stored'] == [stored(BTIME + 1000.0)]
     assert (tmp_path / STATE).read_text() == before
 
 
@@ -80,7 +80,7 @@ def test_a_kubelet_started_after_it_settles_it_and_check_mode_predicts_the_remov
 def test_no_kubelet_binary_or_process_raises_no_kubelet_restart(run_module, tmp_path):
     root = node(tmp_path, kubelet_binary=False)
     result = check(run_module, root, kubelet_restart_reasons=['hugepage pools changed'])
-    assert result['changed'] is False and result['pending'] == [] and result['items'] == []
+    assert result['changed'] is False and result['pending'] == [] and result['stored'] == []
     assert result['settled'][0]['why'] == 'no kubelet on the node (nothing to restart)'
 
 
