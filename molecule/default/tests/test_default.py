@@ -253,3 +253,39 @@ def test_the_runs_left_no_restart_pending_on_the_node(host):
     path = os.path.join(os.environ['MOLECULE_EPHEMERAL_DIRECTORY'], 'summary', 'dpdk-node-1.json')
     with open(path) as handle:
         assert json.load(handle)['settled'] == []
+
+
+def test_a_restart_stays_pending_across_runs_until_the_daemon_starts_again(host):
+    # pending_actions on the real kernel's /proc (process start times against the node's clock): a stand-in daemon
+    # (a copy of sleep, comm "dptestd", run as a transient systemd unit as a real daemon is) running from before the
+    # event keeps the restart pending on the next run; once it is started again the restart is settled and the state
+    # file goes. A test path, not the site's.
+    path = '/tmp/dataplane-node-test-pending.json'
+    args = {'path': path, 'device_plugin_processes': ['dptestd']}
+    start = 'systemd-run --quiet --collect --unit=dptestd /tmp/dptestd 300 && sleep 0.5 && pgrep -x dptestd'
+    stop = 'systemctl stop dptestd.service'
+
+    def run(check=False, **extra):
+        result = host.ansible('dataplane.node.pending_actions', json.dumps(dict(args, **extra)), check=check)
+        seen = host.run('pgrep -a -x dptestd; stat -c "%%y" %s' % path)
+        return result, 'module: %r; on the node: %s' % (result, seen.stdout + seen.stderr)
+
+    host.run('%s; rm -f %s' % (stop, path))
+    host.check_output('cp /bin/sleep /tmp/dptestd && %s' % start)
+    try:
+        first, why = run(device_plugin_changed=True)
+        assert first['changed'] and [(p['what'], p['carried']) for p in first['pending']] == [
+            ('device plugin restart', False)], why
+        assert host.file(path).exists, why
+        second, why = run()
+        assert not second['changed'] and [(p['what'], p['carried']) for p in second['pending']] == [
+            ('device plugin restart', True)], why
+        predicted, why = run(check=True)
+        assert predicted['pending'] == second['pending'], why
+        host.check_output('%s; sleep 2; %s' % (stop, start))
+        third, why = run()
+        assert third['changed'] and third['pending'] == [], why
+        assert third['settled'][0]['why'].startswith('the device plugin started at '), why
+        assert not host.file(path).exists, why
+    finally:
+        host.run('%s; rm -f /tmp/dptestd %s' % (stop, path))
