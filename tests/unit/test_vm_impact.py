@@ -88,9 +88,9 @@ def repo_copy(tmp_path):
     return dest
 
 
-def selection(repo, budget=1000):
+def selection(repo, budget=1000, focus_budget=None):
     log = io.StringIO()
-    return impact.select(str(repo), ci=True, out=log, budget=budget), log.getvalue()
+    return impact.select(str(repo), ci=True, out=log, budget=budget, focus_budget=focus_budget), log.getvalue()
 
 
 def test_all_proven_runs_only_default_in_ci(repo_copy):
@@ -137,6 +137,35 @@ def test_an_unproven_suite_is_selected(repo_copy):
 def test_a_suite_over_the_ci_budget_is_not_run_and_named_as_not_proven(repo_copy):
     path = repo_copy / 'roles' / 'kubelet' / 'tasks' / 'main.yml'
     path.write_text(path.read_text() + '\n# a change\n')
-    chosen, log = selection(repo_copy, budget=20)
+    chosen, log = selection(repo_copy, budget=20, focus_budget=20)
     assert chosen == ['default', 'default_trixie', 'report']
     assert 'kubelet' in log and 'NOT RUN' in log and 'WARNING: not proven by this run: kubelet' in log
+
+
+def test_with_ci_budgets_a_change_to_the_kubelet_role_alone_runs_the_kubelet_scenario_first(repo_copy):
+    # CI's own budgets (25 min, 40 for a suite whose focus changed): the kubelet scenario is the main proof of its
+    # role, so it runs with `default`; the suites the role reaches only through site.yml wait, named as not proven.
+    path = repo_copy / 'roles' / 'kubelet' / 'tasks' / 'main.yml'
+    path.write_text(path.read_text() + '\n# a change\n')
+    chosen, log = selection(repo_copy, budget=impact.CI_VM_BUDGET, focus_budget=impact.CI_FOCUS_BUDGET)
+    assert chosen == ['default', 'kubelet']
+    line = [ln for ln in log.splitlines() if ln.startswith('[impact] kubelet ')][0]
+    assert 'run :' in line and '(its focus: roles/kubelet/tasks/main.yml)' in line
+    assert 'WARNING: not proven by this run: default_trixie' in log
+
+
+def test_a_suite_whose_focus_did_not_change_gets_no_focus_budget(repo_copy):
+    # _host.py is read by every suite but is the focus of none: the transitive selection keeps to the small budget.
+    path = repo_copy / 'plugins' / 'module_utils' / '_host.py'
+    path.write_text(path.read_text() + '\n# a change\n')
+    chosen, log = selection(repo_copy, budget=20, focus_budget=1000)
+    assert 'kubelet' not in chosen and '(its focus:' not in log
+
+
+def test_a_change_to_the_dpu_code_runs_the_dpu_scenario_before_the_cheaper_suites(repo_copy):
+    path = repo_copy / 'plugins' / 'module_utils' / '_dpu.py'
+    path.write_text(path.read_text() + '\n# a change\n')
+    chosen, log = selection(repo_copy, budget=5, focus_budget=20)
+    assert 'dpu' in chosen and 'kubelet' not in chosen
+    order = [ln.split()[1] for ln in log.splitlines() if ln.startswith('[impact] ') and ln.split()[1] in impact.BY_NAME]
+    assert order.index('dpu') == 1

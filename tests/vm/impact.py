@@ -44,7 +44,7 @@ MOLECULE = TESTBED + COLLECTION + ['molecule/resources/*']
 class Suite(object):
     """kind: 'molecule' (molecule/<name>), 'pytest' (the test files in `tests`) or 'ee' (make test-ee)."""
 
-    def __init__(self, name, kind, inputs, tests=(), always=False, minutes=0, ci=True):
+    def __init__(self, name, kind, inputs, tests=(), always=False, minutes=0, ci=True, focus=()):
         self.ci = ci  # False: CI cannot set it up (it says so when the inputs changed); `make test-vm-all` runs it
         self.name = name
         self.kind = kind
@@ -52,38 +52,56 @@ class Suite(object):
         self.tests = list(tests)
         self.always = always
         self.minutes = minutes  # a measured estimate, for the budget line (the manifest's figure wins)
+        # The files this suite is the main proof of (its role, modules and module_utils): a change to one of them
+        # runs the suite before the others and within the larger focus budget.
+        self.focus = list(focus)
 
 
 SUITES = [
     Suite('testbed', 'pytest', TESTBED + ['tests/vm/test_testbed.py', 'tests/vm/test_boot_under_load.py'],
           tests=['tests/vm/test_testbed.py', 'tests/vm/test_boot_under_load.py'], minutes=7),
     Suite('cmdline_user_tokens', 'pytest', TESTBED + COLLECTION + ['tests/vm/test_cmdline_user_tokens.py'],
-          tests=['tests/vm/test_cmdline_user_tokens.py'], minutes=4),
+          tests=['tests/vm/test_cmdline_user_tokens.py'], minutes=4,
+          focus=['plugins/module_utils/_kernel_args.py', 'plugins/module_utils/_bootloader.py',
+                 'tests/vm/test_cmdline_user_tokens.py']),
     Suite('trial_boot', 'pytest', TESTBED + COLLECTION + ['tests/vm/test_trial_boot.py'],
-          tests=['tests/vm/test_trial_boot.py'], minutes=10),
+          tests=['tests/vm/test_trial_boot.py'], minutes=10,
+          focus=['plugins/module_utils/_trial_boot.py', 'tests/vm/test_trial_boot.py']),
     # The management guard on stacked netdevs (VLAN, bond of VFs, bridge, macvlan) on a real kernel (issue #20).
     Suite('management_guard', 'pytest',
           TESTBED + COLLECTION + ['tests/vm/test_management_guard.py', 'tests/vm/roles_run.py',
                                   'tests/vm/playbooks/management_guard.yml'],
-          tests=['tests/vm/test_management_guard.py'], minutes=7),
+          tests=['tests/vm/test_management_guard.py'], minutes=7,
+          focus=['plugins/module_utils/_netstack.py', 'tests/vm/test_management_guard.py',
+                 'tests/vm/playbooks/management_guard.yml']),
     Suite('default', 'molecule', MOLECULE + ['molecule/default/**'], always=True, minutes=5),
     # The same scenario on a Debian 13 guest (tests/vm/test_scenarios.py VARIANTS; its own image, ~4 min cold).
     Suite('default_trixie', 'molecule', MOLECULE + ['molecule/default/**', 'tests/vm/test_scenarios.py'], minutes=10),
     Suite('kubelet', 'molecule', MOLECULE + ['molecule/kubelet/**', 'tests/vm/k8s_build.py', 'tests/vm/k8s_control.py',
-                                             'tests/vm/playbooks/**'], minutes=28),  # 20.4 min + the kubelet build
-    Suite('dpu', 'molecule', MOLECULE + ['molecule/dpu/**', 'tests/vm/netdevsim.py'], minutes=9),  # 8.3 min
+                                             'tests/vm/playbooks/**'], minutes=28,  # 20.4 min + the kubelet build
+          focus=['roles/kubelet/**', 'plugins/modules/kubelet_*.py', 'plugins/module_utils/_kubelet*.py',
+                 'molecule/kubelet/**', 'tests/vm/k8s_build.py', 'tests/vm/k8s_control.py']),
+    Suite('dpu', 'molecule', MOLECULE + ['molecule/dpu/**', 'tests/vm/netdevsim.py'], minutes=9,  # 8.3 min
+          focus=['roles/ovn_dpu/**', 'plugins/modules/ovn_dpu_check.py', 'plugins/modules/ovs_settings.py',
+                 'plugins/modules/devlink_eswitch.py', 'plugins/modules/mlx_firmware.py', 'plugins/module_utils/_dpu.py',
+                 'plugins/module_utils/_devlink.py', 'molecule/dpu/**', 'tests/vm/netdevsim.py']),
     # README's main command end to end (issue #25): the demo's Kubernetes node prepared by dataplane.node.site and
     # proven by dataplane.node.workload_check (testpmd in a pod on the hugepages and a vfio-pci VF), refused before.
     Suite('demo', 'pytest', TESTBED + COLLECTION + ['tests/vm/test_demo.py', 'tests/vm/demo.py', 'tests/vm/demo_vars.yml',
                                                     'tests/vm/dpdk_image.py', 'tests/vm/k8s_build.py',
                                                     'tests/vm/k8s_control.py', 'tests/vm/playbooks/k8s_node.yml',
                                                     'tests/vm/playbooks/dpdk_image.yml'],
-          tests=['tests/vm/test_demo.py'], minutes=19),  # 18 min with the images and the kubelet build cached
+          tests=['tests/vm/test_demo.py'], minutes=19,  # 18 min with the images and the kubelet build cached
+          focus=['plugins/module_utils/_dpdk.py', 'playbooks/workload_check.yml', 'tests/vm/test_demo.py',
+                 'tests/vm/demo.py', 'tests/vm/demo_vars.yml', 'tests/vm/dpdk_image.py',
+                 'tests/vm/playbooks/dpdk_image.yml']),
     # The Vagrant and EE suites prove their own path (the Vagrant provider, the EE image and ansible-runner), not
     # the roles, which `default` proves: their inputs stop at their own files.
     # The fleet dry run and the HTML report on a live guest (it boots a VM only with DATAPLANE_REPORT_VM=1).
     Suite('report', 'pytest', TESTBED + COLLECTION + ['tests/report/test_report_vm.py', 'molecule/default/molecule.yml'],
-          tests=['tests/report/test_report_vm.py'], minutes=5),
+          tests=['tests/report/test_report_vm.py'], minutes=5,
+          focus=['plugins/module_utils/_html_report.py', 'plugins/module_utils/_report.py',
+                 'tests/report/test_report_vm.py']),
     # A Debian 13 controller: the bootstrap and the unit tests in a trixie chroot (no VM; its own path only).
     Suite('controller_debian13', 'pytest', ['scripts/bootstrap.sh', 'requirements.txt', 'requirements-test.txt',
                                             'tests/vm/test_controller_debian13.py'],
@@ -106,6 +124,11 @@ NOT_AN_INPUT = ('tests/vm/impact.py', 'tests/conftest.py', MANIFEST)
 # 25 min: on 2026-12-02 a clean-clone .ci/run with 39 estimated minutes of VM suites took ~78 min in all (the suites
 # ran longer than their estimates); CI must stay under 75.
 CI_VM_BUDGET = int(os.environ.get('DATAPLANE_VM_BUDGET_MIN', '25'))
+# A suite whose own focus files changed may take CI's VM time up to this: `default` (~11 min) and the kubelet scenario
+# (~28 min with its cold build) fit, so a change to the kubelet role meets a real kubelet before it lands. Measured
+# in full: apt, pip, unit, sanity, lint, docs and the matrix ~15 min, the kubelet build ~10 min cold, so such a run
+# is ~65 min, under CI's 75.
+CI_FOCUS_BUDGET = int(os.environ.get('DATAPLANE_VM_FOCUS_BUDGET_MIN', '40'))
 
 REF = re.compile(r'\bdataplane\.node\.([a-z_][a-z0-9_]*)')
 PATHLIKE = re.compile(r'''(?:^|[\s'"=(\[,])((?:\.\./|\./)?[A-Za-z0-9_][A-Za-z0-9_./-]*\.(?:ya?ml|py|j2|json|sh|cfg))''')
@@ -295,18 +318,34 @@ def why(suite, index, proven):
     return True, 'inputs changed since %s: %s%s' % (entry.get('proven', '?'), ', '.join(shown) or '(file list)', tail)
 
 
-def select(repo=REPO, ci=True, out=sys.stderr, budget=None):
+def focus_changed(suite, index, proven):
+    """The suite's focus files that differ from what it was proven green on (all of them if it never was)."""
+    old = (proven.get(suite.name) or {}).get('files')
+    focused = sorted(set(p for pattern in suite.focus for p in match(index.files, pattern)))
+    if old is None:
+        return focused
+    return [p for p in focused if old.get(p) != file_hash(index.repo, p)]
+
+
+def select(repo=REPO, ci=True, out=sys.stderr, budget=None, focus_budget=None):
     """The suites to run: in CI the always-run ones plus every one whose inputs are not proven, within the VM budget
-    (a selected suite that does not fit is named as not proven, loudly); outside CI every suite."""
+    (a selected suite that does not fit is named as not proven, loudly); outside CI every suite.
+    A suite whose focus files changed comes first and may use the focus budget."""
     if not ci:
         return [suite.name for suite in SUITES]
     budget = CI_VM_BUDGET if budget is None else budget
+    focus_budget = max(budget, CI_FOCUS_BUDGET if focus_budget is None else focus_budget)
     index = Index(repo)
     proven = load_manifest(repo)
     chosen, over, minutes = [], [], 0.0
-    # The always-run suites first, then the others in their declared order (cheapest proofs before the long ones).
-    for suite in sorted(SUITES, key=lambda s: not s.always):
+    focused = dict((s.name, focus_changed(s, index, proven)) for s in SUITES if not s.always)
+    # The always-run suites first, then those whose own code changed, then the others in their declared order
+    # (cheapest proofs before the long ones).
+    for suite in sorted(SUITES, key=lambda s: (not s.always, not focused.get(s.name))):
         selected, reason = why(suite, index, proven)
+        limit = focus_budget if focused.get(suite.name) else budget
+        if selected and focused.get(suite.name):
+            reason += ' (its focus: %s)' % ', '.join(focused[suite.name][:3])
         if suite.always and not selected:
             selected, reason = True, 'always run; ' + reason
         cost = (proven.get(suite.name, {}).get('seconds') or suite.minutes * 60) / 60.0
@@ -314,10 +353,10 @@ def select(repo=REPO, ci=True, out=sys.stderr, budget=None):
             over.append(suite.name)
             print('[impact] %-20s NOT RUN (not set up in CI): %s' % (suite.name, reason), file=out)
             continue
-        if selected and not suite.always and minutes + cost > budget:
+        if selected and not suite.always and minutes + cost > limit:
             over.append(suite.name)
             print('[impact] %-20s NOT RUN (needs ~%.0f min, over the CI budget of %d min): %s' % (
-                suite.name, cost, budget, reason), file=out)
+                suite.name, cost, limit, reason), file=out)
             continue
         print('[impact] %-20s %s: %s' % (suite.name, 'run ' if selected else 'skip', reason), file=out)
         if selected:
