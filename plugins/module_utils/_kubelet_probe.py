@@ -17,6 +17,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._kubelet import (
     parse_version,
 )
 from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError
+from ansible_collections.dataplane.node.plugins.module_utils._pending import clock_ticks, stored_kubelet_restart
 
 
 def probe(host, binary, run_command=None, warn=None):
@@ -42,4 +43,5 @@ def probe(host, binary, run_command=None, warn=None):
     elif info['binary']:
         info['installed'] = True
     info['hugepage_capacity'] = hugepage_capacity(host.hugepages())
+    info['pending_restart'] = stored_kubelet_restart(host.fs, clock_ticks())
     return info

@@ -27,6 +27,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import os
 import time
 
 KUBELET = 'kubelet restart'
@@ -44,6 +45,14 @@ UNIT_DIRS = ('etc/systemd/system', 'run/systemd/system', 'usr/lib/systemd/system
 
 MEMLOCK_REASON = 'the memlock drop-in of %s takes effect at its next restart'
 DEVICE_PLUGIN_REASON = 'the sriov-network-device-plugin config changed: the plugin re-reads it when restarted'
+
+
+def clock_ticks():
+    """The kernel's clock ticks per second (/proc/PID/stat counts start times in them)."""
+    try:
+        return os.sysconf('SC_CLK_TCK')
+    except (AttributeError, OSError, ValueError):
+        return 100
 
 
 class StateError(Exception):
@@ -218,6 +227,25 @@ def load(text):
     if not isinstance(data, dict) or not isinstance(data.get('pending'), list):
         raise StateError('no "pending" list')
     return [i for i in (_normal(i) for i in data['pending']) if i is not None]
+
+
+def stored_kubelet_restart(fs, clock_ticks=100):
+    """The kubelet restart an earlier run left pending on the node and nobody did since ({'reasons', 'since',
+    'first'}, UTC), read-only through a HostFS; None when there is none, when a kubelet process started after it
+    (a reboot or someone did it), or when the file is not ours (pending_actions says so). The kubelet role does it
+    on the next run: a run that changes nothing would otherwise never restart kubelet for the pools an earlier,
+    interrupted run changed."""
+    try:
+        items = load(fs.read(STATE_FILE.lstrip('/')))
+    except StateError:
+        return None
+    for item in items:
+        if item['what'] != KUBELET:
+            continue
+        if _started_after(ProcessStarts(fs, clock_ticks).starts(['kubelet'])['kubelet'], item['since']):
+            return None
+        return {'reasons': item['reasons'], 'since': _stamp(item['since']), 'first': _stamp(item['first'])}
+    return None
 
 
 def dump(items):

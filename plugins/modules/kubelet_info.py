@@ -131,6 +131,15 @@ hugepage_capacity:
   type: dict
   returned: always
   sample: {hugepages-2Mi: 32Mi, hugepages-1Gi: "0"}
+pending_restart:
+  description:
+    - The kubelet restart an earlier run left pending and no kubelet start has done since, as
+      M(dataplane.node.pending_actions) keeps it in C(/var/lib/dataplane-node/pending.json), with C(reasons),
+      C(first) and C(since) (UTC); V(null) when there is none.
+    - The kubelet role restarts kubelet for it on the next run.
+  type: dict
+  returned: always
+  sample: {reasons: [hugepage pools changed], first: "2026-12-03T07:40:12Z", since: "2026-12-03T07:40:12Z"}
 """
 
 from ansible.module_utils.basic import AnsibleModule

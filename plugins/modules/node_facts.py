@@ -184,7 +184,8 @@ ansible_facts:
         kubelet:
           description:
             - What M(dataplane.node.kubelet_info) returns (C(installed), C(binary), C(version), C(running), C(flags),
-              C(config_path), C(config_dir), C(root_dir), C(hostname_override), C(state), C(hugepage_capacity), ...).
+              C(config_path), C(config_dir), C(root_dir), C(hostname_override), C(state), C(hugepage_capacity),
+              C(pending_restart), ...).
           type: dict
           returned: when kubelet is gathered
 """

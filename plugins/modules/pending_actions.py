@@ -138,14 +138,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._host import HostFS
 from ansible_collections.dataplane.node.plugins.module_utils._kubelet import KubeletHost
 from ansible_collections.dataplane.node.plugins.module_utils._module import ROOT_ARG, refuse_test_root_outside_check_mode
 from ansible_collections.dataplane.node.plugins.module_utils._pending import (
-    StateError, dump, evidence, load, merge, raised, summary_items)
-
-
-def clock_ticks():
-    try:
-        return os.sysconf('SC_CLK_TCK')
-    except (ValueError, OSError, AttributeError):
-        return 100
+    StateError, clock_ticks, dump, evidence, load, merge, raised, summary_items)
 
 
 def main():

@@ -138,3 +138,26 @@ def test_pending_effects_fail_the_run_with_dataplane_fail_on_pending(tmp_path):
     assert written['status'] == 'pending' and [dict(p, since=None) for p in written['pending']] == [
         {'what': 'kubelet restart', 'reason': 'hugepage pools changed', 'since': None, 'carried': False}]
     assert 'changes' in written
+
+
+def test_a_run_that_fails_after_the_pools_changed_keeps_the_kubelet_restart(tmp_path):
+    # The pools' change raises a kubelet restart; then the kubelet role refuses its settings (a CPU this machine does
+    # not have). The rescue keeps the restart for the next run (here in check mode: predicted, not written) and the
+    # host fails with the step's own message.
+    other = 'never' if current_thp() != 'never' else 'madvise'
+    code, report, tail = run_playbook(tmp_path, INVENTORY, 'dataplane.node.site', (
+        '--check', '--tags', 'hugepages,kubelet', '-e', 'hugepages_transparent=%s' % other, '-e', 'hugepages_persist=false',
+        '-e', 'kubelet_binary=%s' % fake_kubelet(tmp_path), '-e', '{"kubelet_settings": {"reservedSystemCPUs": "999"}}'))
+    assert code == 2, tail
+    ran = dict((t['task']['name'].split(' : ', 1)[-1], t['hosts']['node1'])
+               for p in report['plays'] for t in p['tasks'] if 'node1' in t['hosts'])
+    kept = ran['A step failed - keep the restarts this run raised before it on the node']
+    assert kept['changed'] is True and kept['pending'][0]['what'] == 'kubelet restart'
+    assert kept['invocation']['module_args']['kubelet_restart_reasons'] == ['hugepage pools changed']
+    failed = ran['A step failed - fail as it did']
+    assert failed['failed'] and failed['msg'].startswith('Merge the kubelet settings, validated against the node failed: ')
+    assert 'CPUs 999 do not exist' in failed['msg']
+    assert failed['msg'].endswith('; still pending: kubelet restart (check mode: not kept)')
+    assert SHOW not in ran  # the failed host gets no summary
+    assert report['stats']['node1']['failures'] == 1 and report['stats']['node1']['rescued'] == 1
+    assert not os.path.exists('/var/lib/dataplane-node/pending.json')

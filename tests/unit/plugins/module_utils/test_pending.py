@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.dataplane.node.plugins.module_utils._host import HostFS
 from ansible_collections.dataplane.node.plugins.module_utils._pending import (
-    DEVICE_PLUGIN, KUBELET, RUNTIME, ProcessStarts, StateError, dump, evidence, load, merge, raised, summary_items)
+    DEVICE_PLUGIN, KUBELET, RUNTIME, ProcessStarts, StateError, dump, evidence, load, merge, raised, stored_kubelet_restart, summary_items)
 
 T1 = 1764748800.0  # 2025-12-03T08:00:00Z: the run that raised the item
 T2 = T1 + 3600     # the next run
@@ -179,3 +179,39 @@ def test_evidence_of_a_node(tmp_path):
                      'device_plugin': {'starts': []}}
     process(tmp_path, 11, 'kubelet', 100)  # a kubelet process without a binary found still counts
     assert evidence(HostFS(str(tmp_path)), False, False, [])['kubelet']['present'] is True
+
+
+def kept_kubelet_restart(root, since=T1):
+    """The state file pending_actions leaves after a run whose pools changed and whose kubelet did not restart."""
+    pending = first_run(node(kubelet_starts=[since - 500]), kubelet_restart_reasons=['hugepage pools changed'])[0]
+    for item in pending:
+        item.update(first=since, since=since)
+    write(root, 'var/lib/dataplane-node/pending.json', dump(pending))
+
+
+def test_the_kubelet_restart_an_earlier_run_kept_is_read_for_the_kubelet_role(tmp_path):
+    write(tmp_path, 'proc/stat', 'btime %d\n' % int(T1 - 1000))
+    process(tmp_path, 10, 'kubelet', 100 * 500)  # started 500 s before the event: it still runs the old pools
+    kept_kubelet_restart(tmp_path)
+    assert stored_kubelet_restart(HostFS(str(tmp_path))) == {
+        'reasons': ['hugepage pools changed'], 'first': '2025-12-03T08:00:00Z', 'since': '2025-12-03T08:00:00Z'}
+
+
+def test_a_kubelet_started_after_the_kept_restart_owes_nothing(tmp_path):
+    # A reboot, or someone restarted it: the pools are in the Node already (pending_actions settles the item).
+    write(tmp_path, 'proc/stat', 'btime %d\n' % int(T1 - 1000))
+    process(tmp_path, 10, 'kubelet', 100 * 1060)  # 60 s after the event
+    kept_kubelet_restart(tmp_path)
+    assert stored_kubelet_restart(HostFS(str(tmp_path))) is None
+
+
+def test_no_state_file_or_one_not_ours_owes_no_kubelet_restart(tmp_path):
+    write(tmp_path, 'proc/stat', 'btime %d\n' % int(T1 - 1000))
+    assert stored_kubelet_restart(HostFS(str(tmp_path))) is None
+    write(tmp_path, 'var/lib/dataplane-node/pending.json', '{"something": "else"}')
+    assert stored_kubelet_restart(HostFS(str(tmp_path))) is None
+    items = first_run(node(runtimes={'containerd.service': {'present': True, 'starts': []}}),
+                      memlock_units=['containerd.service'])[0]
+    assert [i['what'] for i in items] == [RUNTIME]
+    write(tmp_path, 'var/lib/dataplane-node/pending.json', dump(items))  # a runtime restart only
+    assert stored_kubelet_restart(HostFS(str(tmp_path))) is None

@@ -38,6 +38,7 @@ def test_running_kubelet_on_a_tree(run_module, tmp_path):
     assert result['hostname_override'] == 'k8s-node-1'
     assert result['flags']['container-runtime-endpoint'] == 'unix:///run/containerd/containerd.sock'
     assert result['hugepage_capacity'] == {'hugepages-2Mi': '2Gi', 'hugepages-1Gi': '16Gi'}
+    assert result['pending_restart'] is None  # no restart kept by an earlier run
 
 
 def test_no_kubelet(run_module, tmp_path):
