@@ -505,7 +505,7 @@ def testpmd_pod(needs, facts, node_name, version=None, feature_gates=None):
             node = None
     if pool is not None and amount_mb:
         per_node = pool.get('nodes') or {}
-        pages = -(-amount_mb * 1024 // page_kb)
+        pages = (int(amount_mb) * 1024 + page_kb - 1) // page_kb  # rounded up
         if node is None:
             candidates = ([device_node] if device_node is not None else []) + sorted(int(n) for n in per_node)
             node = next((n for n in candidates if (per_node.get(str(n)) or {}).get('nr', 0) >= pages),
