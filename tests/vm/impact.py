@@ -71,7 +71,7 @@ SUITES = [
     Suite('management_guard', 'pytest',
           TESTBED + COLLECTION + ['tests/vm/test_management_guard.py', 'tests/vm/roles_run.py',
                                   'tests/vm/playbooks/management_guard.yml'],
-          tests=['tests/vm/test_management_guard.py'], minutes=7,
+          tests=['tests/vm/test_management_guard.py'], minutes=9,
           focus=['plugins/module_utils/_netstack.py', 'tests/vm/test_management_guard.py',
                  'tests/vm/playbooks/management_guard.yml']),
     Suite('default', 'molecule', MOLECULE + ['molecule/default/**'], always=True, minutes=5),

@@ -9,9 +9,14 @@ pci_driver and sriov_vfs on the devices underneath, in check mode and for real:
   - a macvlan on the e1000e: binding it is refused.
 Every refusal names the path (device -> layers -> address) and allow_management; the guest's links, drivers and VF
 count are what they were (`ip -d -j link`, `lspci -k`, sriov_numvfs before and after), and the SSH session stays up.
+  - an Open vSwitch br-ex (Debian's openvswitch-switch, installed in the guest by the test) with the e1000e as a port
+    and the address on br-ex, as on an OVN-Kubernetes node in shared-gateway mode: binding the e1000e is refused, and
+    ovs_settings refuses both turning on hw-offload (its ovs-vswitchd restart) and adding the igb PF, which holds
+    another management address, to a new bridge; OVS's configuration is what it was (`ovs-vsctl show`).
 Then the override: allow_management binds the e1000e under the bridge for real (the address is not the session's),
-and the e1000e is given back to its driver. Open vSwitch is not in the testbed image: its case is unit-tested.
-One VM, 9 playbook runs: about 6 minutes under TCG. Logs (JSON callback): tests/output/management-guard-<case>.json.
+and the e1000e is given back to its driver.
+One VM, 11 playbook runs and one apt install: about 8 minutes under TCG. Logs (JSON callback):
+tests/output/management-guard-<case>.json; the guest's apt log on failure in the assertion message.
 
 Run: .venv/bin/python -m pytest -v -rs tests/vm/test_management_guard.py
 """
@@ -63,7 +68,9 @@ def guest_state(vm):
         for key in ("stats", "stats64", "operstate", "linkinfo_stats"):
             link.pop(key, None)
         drop_timers(link)
-    return {"links": links, "lspci": sh(vm, "lspci -k"), "numvfs": sh(vm, "cat %s" % NUMVFS)}
+    return {"links": links, "lspci": sh(vm, "lspci -k"), "numvfs": sh(vm, "cat %s" % NUMVFS),
+            "ovs": sh(vm, "if command -v ovs-vsctl >/dev/null; then ovs-vsctl show; "
+                          "ovs-vsctl get Open_vSwitch . other_config; fi")}
 
 
 def run_case(bed_info, case, extra):
@@ -86,6 +93,7 @@ def refused_both_ways(bed_info, case, extra, checks):
     """Run the case in check mode, then for real; each time every module is refused and nothing changed."""
     _bed, vm, _state = bed_info
     before = guest_state(vm)
+    runs = []
     for check in (True, False):
         _rc, found, log = run_case(bed_info, "%s-%s" % (case, "check" if check else "real"),
                                    dict(extra, guard_check=check))
@@ -93,6 +101,8 @@ def refused_both_ways(bed_info, case, extra, checks):
             assert_refused(found[task], device, path, log)
         assert guest_state(vm) == before, "the guest changed; log: %s" % log
         assert vm.ssh("true", timeout=30).returncode == 0  # the session is still up
+        runs.append((found, log))
+    return runs
 
 
 BIND = "Bind the devices to vfio-pci under the guard"
@@ -165,3 +175,42 @@ def test_macvlan_on_the_e1000e(bed):
                           [(BIND, E1000E, path)])
     finally:
         sh(vm, "ip link del mv0")
+
+
+OVS = "Add a port to an OVS bridge and turn on hw-offload under the guard"
+RESTART = "restarting ovs-vswitchd (hw-offload changed) would cut it %s" % OVERRIDE
+
+
+def install_openvswitch(vm):
+    """Debian's openvswitch-switch in the guest (not in the image: only this case needs it)."""
+    res = vm.ssh("sh", "-c", "export DEBIAN_FRONTEND=noninteractive; (apt-get update -q && apt-get install -y -q "
+                 "--no-install-recommends openvswitch-switch) >/var/tmp/ovs-install.log 2>&1 && "
+                 "systemctl is-active --quiet ovs-vswitchd || { tail -30 /var/tmp/ovs-install.log; exit 1; }",
+                 check=False, timeout=900)
+    assert res.returncode == 0, "openvswitch-switch did not install and start in the guest:\n%s%s" % (
+        res.stdout, res.stderr)
+
+
+def test_ovs_bridge_holding_the_address(bed):
+    _bed, vm, _state = bed
+    install_openvswitch(vm)
+    nic, pf = netdev_of(vm, E1000E), netdev_of(vm, PF)
+    sh(vm, "echo 0 > %s; ovs-vsctl add-br br-ex && ovs-vsctl add-port br-ex %s && "
+           "ip addr add 192.168.104.2/24 dev br-ex && ip link set %s up && ip link set br-ex up && "
+           "ip addr add 192.168.105.2/24 dev %s && ip link set %s up" % (NUMVFS, nic, nic, pf, pf))
+    try:
+        assert sh(vm, "basename $(readlink /sys/class/net/%s/master)" % nic) == "ovs-system"
+        bind_path = "%s (%s) -> br-ex (192.168.104.2, management_addresses)" % (E1000E, nic)
+        extra = {"guard_devices": [E1000E], "guard_addresses": ["192.168.104.2", "192.168.105.2"],
+                 "guard_ovs_bridge": "br-guard", "guard_ovs_ports": [pf]}
+        port_path = "%s (192.168.105.2, management_addresses)" % pf
+        for found, log in refused_both_ways(bed, "ovs", extra, [(BIND, E1000E, bind_path), (OVS, pf, port_path)]):
+            restart = found[OVS]["problems"][-1]
+            assert restart.startswith("the management connection runs through Open vSwitch ("), log
+            assert bind_path[:-1] in restart and restart.endswith("): " + RESTART), log
+        assert "br-guard" not in sh(vm, "ovs-vsctl list-br")
+        assert "hw-offload" not in sh(vm, "ovs-vsctl get Open_vSwitch . other_config")
+        assert vm.ssh("true", timeout=30).returncode == 0
+    finally:
+        sh(vm, "ovs-vsctl --if-exists del-br br-ex; ovs-vsctl --if-exists del-br br-guard; "
+               "ip addr del 192.168.105.2/24 dev %s" % pf)
