@@ -42,11 +42,13 @@ def resolve_subsets(requested):
     return [s for s in SUBSETS if s in chosen and s not in excluded]
 
 
-def gather(host, subsets, kubelet_binary='kubelet', run_command=None, warn=None):
+def gather(host, subsets, kubelet_binary='kubelet', run_command=None, warn=None, read_management=None):
     """The `dataplane` fact for the given subsets, read through `host` (a _host.Host).
 
     The kubelet subset is kubelet_info's result (run_command runs `kubelet --version`), so that a play which gathers
     facts first can give the kubelet role what it needs without a module run of its own.
+    read_management(host) -> the management stack (_netstack.facts_stack with the module's session and addresses);
+    without it, what the tree alone tells (the default routes).
     """
     facts = {'root': host.fs.root, 'gather_subset': list(subsets)}
     if 'hugepages' in subsets:
@@ -59,10 +61,10 @@ def gather(host, subsets, kubelet_binary='kubelet', run_command=None, warn=None)
         facts['iommu'] = host.iommu()
     if 'pci' in subsets:
         facts['pci'] = host.pci()
-        # The management stack as far as the node alone tells it (default routes down every layer): the preflight
-        # plans the management guard's refusals from it.
+        # The management stack from the same seeds the guarded modules use (the SSH session, the management
+        # addresses and interfaces, the default routes, down every layer): the preflight plans their refusals from it.
         from ansible_collections.dataplane.node.plugins.module_utils._netstack import host_stack, summary
-        facts['management'] = summary(host_stack(host))
+        facts['management'] = summary(read_management(host) if read_management else host_stack(host))
     if 'cmdline' in subsets:
         facts['cmdline'] = host.cmdline()
     if 'boot' in subsets:

@@ -427,6 +427,18 @@ def read_stack(host, run_command, environ, pid, addresses=(), interfaces=()):
     return stack
 
 
+def facts_stack(host, run_command, environ, pid, addresses=(), interfaces=()):
+    """read_stack for the facts: the same seeds as the modules that ask the guard, so that the preflight plans the
+    refusals the run will meet. Never fails: when the addresses cannot be listed, the default routes and the
+    interfaces alone, with a warning that says what is missing."""
+    try:
+        return read_stack(host, run_command, environ, pid, addresses, interfaces)
+    except NetstackError as exc:
+        stack = host_stack(host, interfaces=interfaces)
+        stack['warnings'].append('%s: the SSH session and the management addresses are not in these facts' % exc)
+        return stack
+
+
 def _ovs_bridges(run_command):
     """{bridge: [interfaces]} from ovs-vsctl, or None when it cannot be asked (the graph then assumes every port of
     the ovs-system datapath may carry an internal port)."""

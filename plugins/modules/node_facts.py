@@ -39,6 +39,22 @@ options:
         the usual directories, or an absolute path).
     type: str
     default: kubelet
+  management_addresses:
+    description:
+      - Addresses that carry the management connection, as the modules that can take a netdev down take them
+        (M(dataplane.node.pci_driver), M(dataplane.node.sriov_vfs)); literal addresses (resolve host names on the
+        controller with the P(dataplane.node.management_addresses#filter) filter).
+      - With the SSH session's own address and the default routes they seed RV(ansible_facts.dataplane.management),
+        from which the site playbook's preflight plans the management guard's refusals. C(playbooks/site.yml) passes
+        the C(dataplane.node.sriov) role's C(sriov_management_addresses) (by default C(ansible_host) resolved).
+    type: list
+    elements: str
+    default: []
+  management_interfaces:
+    description: Netdevs that carry the management connection (the C(sriov_management_interfaces) of the site run).
+    type: list
+    elements: str
+    default: []
   root:
     description:
       - Directory holding the host's C(sys), C(proc), C(etc) and C(boot) trees.
@@ -80,6 +96,10 @@ EXAMPLES = r"""
 - name: Everything but the PCI scan
   dataplane.node.node_facts:
     gather_subset: ['!pci']
+
+- name: With the management connection the guard protects (the preflight plans its refusals from the facts)
+  dataplane.node.node_facts:
+    management_addresses: "{{ ansible_host | default(inventory_hostname) | dataplane.node.management_addresses }}"
 
 - name: The NUMA node of a NIC
   ansible.builtin.debug:
@@ -156,11 +176,13 @@ ansible_facts:
           returned: when pci is gathered
         management:
           description:
-            - The management stack as far as the node alone tells it (the IPv4 and IPv6 default routes, walked down
-              VLANs, bonds, bridges and OVS bridges to the devices, and from a VF to its PF), as the modules that can
-              take a netdev down return it in C(management) - C(identified), C(sources), C(devices) (device -> the
-              paths that carry the management connection over it), C(unmatched), C(warnings).
+            - The management stack from the same seeds the modules that can take a netdev down use (the SSH
+              session's address, O(management_addresses), O(management_interfaces), the IPv4 and IPv6 default routes),
+              walked down VLANs, bonds, bridges and OVS bridges to the devices, and from a VF to its PF, as those
+              modules return it in C(management) - C(identified), C(sources), C(devices) (device -> the paths that
+              carry the management connection over it), C(unmatched), C(warnings).
             - The preflight plans the management guard's refusals from it.
+            - When C(ip -json addr show) cannot be run, only the default routes and the interfaces, with a warning.
           type: dict
           returned: when pci is gathered
         cmdline:
@@ -190,6 +212,8 @@ ansible_facts:
           returned: when kubelet is gathered
 """
 
+import os
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dataplane.node.plugins.module_utils._facts import (
@@ -199,6 +223,7 @@ from ansible_collections.dataplane.node.plugins.module_utils._facts import (
     resolve_subsets,
 )
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._netstack import facts_stack, module_runner
 
 
 def main():
@@ -209,6 +234,8 @@ def main():
                                choices=choices + ['!' + c for c in choices]),
             root=dict(type='path', default='/'),
             kubelet_binary=dict(type='str', default='kubelet'),
+            management_addresses=dict(type='list', elements='str', default=[]),
+            management_interfaces=dict(type='list', elements='str', default=[]),
         ),
         supports_check_mode=True,
     )
@@ -217,7 +244,11 @@ def main():
         host = Host(module.params['root'])
     except (SubsetError, HostRootError) as exc:
         module.fail_json(msg=str(exc))
-    facts = gather(host, subsets, module.params['kubelet_binary'], module.run_command, module.warn)
+    def read_management(of):
+        return facts_stack(of, module_runner(module), os.environ, os.getpid(),
+                           module.params['management_addresses'], module.params['management_interfaces'])
+
+    facts = gather(host, subsets, module.params['kubelet_binary'], module.run_command, module.warn, read_management)
     module.exit_json(changed=False, ansible_facts={'dataplane': facts})
 
 

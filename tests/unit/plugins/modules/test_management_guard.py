@@ -5,7 +5,8 @@
 tests/tools/synthhost.py: the management guard refuses with the path, before anything changes. The node's `ip`
 (and `devlink`, `ovs-vsctl`) are replaced on PATH by scripts printing the tree's state and logging their calls; the
 modules are real. Two tests run a module outside check mode on the tree (the test-root refusal patched out) to show
-that a refusal writes nothing and runs no changing command."""
+that a refusal writes nothing and runs no changing command. node_facts reads the same seeds, so that the preflight
+plans the same refusals."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -17,7 +18,10 @@ import stat
 
 import pytest
 
-from ansible_collections.dataplane.node.plugins.modules import devlink_eswitch, ovs_settings, pci_driver, sriov_vfs
+from ansible_collections.dataplane.node.plugins.action.preflight import COLLECTION_ROOT, load_role_specs
+from ansible_collections.dataplane.node.plugins.module_utils import _preflight as pf
+from ansible_collections.dataplane.node.plugins.modules import (
+    devlink_eswitch, node_facts, ovs_settings, pci_driver, sriov_vfs)
 
 import synthhost
 
@@ -319,3 +323,46 @@ def test_ovs_settings_refuses_adding_a_port_that_carries_management(run_module, 
     assert (code, result['commands'][1]) == (0, ['ovs-vsctl', '--may-exist', 'add-port', 'br-dpdk', 'ens4f0'])
     code, result = run_module(ovs_settings, dict(args, allow_management=True))
     assert (code, result['commands'][1]) == (0, ['ovs-vsctl', '--may-exist', 'add-port', 'br-dpdk', 'eno1'])
+
+
+# ---------------------------------------------------------------- node_facts: the preflight sees the same seeds
+
+def facts_of(run_module, root, **args):
+    code, result = run_module(node_facts, dict(args, root=root, gather_subset=['all', '!kubelet']))
+    assert code == 0, result
+    return result['ansible_facts']['dataplane']
+
+
+def test_node_facts_seed_the_preflight_with_the_session_and_the_addresses(run_module, node, monkeypatch):
+    """br0 over the VF 0000:86:02.0 holds the management address; the default route is elsewhere. The facts walk
+    it down as sriov_vfs and pci_driver will, so the preflight refuses binding that VF before the run starts."""
+    management = facts_of(run_module, node, management_addresses=['10.9.0.5'])['management']
+    assert management['devices']['0000:86:02.0'] == ['0000:86:02.0 (ens3f0v0) -> br0 (10.9.0.5, management_addresses)']
+    assert management['devices']['0000:86:00.0'] == [
+        '0000:86:00.0 (ens3f0) -> VF 0000:86:02.0 (ens3f0v0) -> br0 (10.9.0.5, management_addresses)']
+    options = pf.role_options(load_role_specs(os.path.join(COLLECTION_ROOT, 'roles')))
+    values = {'sriov_vfio_devices': ['0000:86:02.0']}
+    facts = facts_of(run_module, node, management_addresses=['10.9.0.5'])
+    problems = pf.check_host(values, options, facts)['problems']
+    assert problems == [
+        'sriov_vfio_devices[0]: 0000:86:02.0 carries the management connection [0000:86:02.0 (ens3f0v0) -> br0 '
+        '(10.9.0.5, management_addresses)]: binding it to vfio-pci would cut it (set sriov_allow_management to do it '
+        'anyway)']
+    # Without the address nothing on the node leads there: the preflight would have let the run cut the session.
+    assert '0000:86:02.0' not in facts_of(run_module, node)['management']['devices']
+    # The SSH session alone (no address given) is a seed too, as in the modules.
+    monkeypatch.setenv('SSH_CONNECTION', '10.9.0.77 40000 10.9.0.5 22')
+    management = facts_of(run_module, node)['management']
+    assert management['devices']['0000:86:02.0'] == ['0000:86:02.0 (ens3f0v0) -> br0 (10.9.0.5, this SSH session)']
+
+
+def test_node_facts_keep_the_default_routes_when_the_addresses_cannot_be_listed(run_module, tmp_path, monkeypatch):
+    builder = synthhost.stacked()
+    builder.default_route('bond0.120')
+    root, bindir = make_node(tmp_path, monkeypatch, builder, ADDRESSES)
+    tool(bindir, 'ip', 'echo "Cannot open netlink socket" >&2; exit 2\n')
+    management = facts_of(run_module, root, management_addresses=['10.9.0.5'])['management']
+    assert sorted(management['devices']) == ['0000:5e:00.0', '0000:5e:00.1']  # the default route's bond, not br0
+    assert management['warnings'] == [
+        'cannot list the addresses to protect the management connection (ip -json addr show: Cannot open netlink '
+        'socket): the SSH session and the management addresses are not in these facts']
