@@ -244,6 +244,7 @@ def main():
         host = Host(module.params['root'])
     except (SubsetError, HostRootError) as exc:
         module.fail_json(msg=str(exc))
+
     def read_management(of):
         return facts_stack(of, module_runner(module), os.environ, os.getpid(),
                            module.params['management_addresses'], module.params['management_interfaces'])
