@@ -104,10 +104,13 @@ def address_netdevs(ip_addr_json, addresses):
 
 
 def parse_ovs_bridges(list_br, ifaces_by_bridge):
-    """{bridge: [interfaces]} from `ovs-vsctl list-br` output and {bridge: `ovs-vsctl list-ifaces BRIDGE` output}."""
+    """{bridge: [interfaces]} from `ovs-vsctl list-br` output and {bridge: `ovs-vsctl list-ifaces BRIDGE` output}.
+    list-ifaces leaves out the bridge's local port (the internal port named after the bridge, which holds br-ex's
+    address): it is put first."""
     bridges = {}
     for bridge in (list_br or '').split():
-        bridges[bridge] = [i for i in (ifaces_by_bridge.get(bridge) or '').split() if i]
+        listed = [i for i in (ifaces_by_bridge.get(bridge) or '').split() if i and i != bridge]
+        bridges[bridge] = [bridge] + listed
     return bridges
 
 

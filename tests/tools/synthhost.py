@@ -242,7 +242,8 @@ class HostBuilder:
         system = self.netdev_dirs['ovs-system']
         for name in [bridge] + list(ports):
             self.link(self.netdev_dirs[name] + '/master', system)
-        return {'list-br': bridge + '\n', 'list-ifaces': {bridge: '\n'.join([bridge] + sorted(ports)) + '\n'}}
+        # As ovs-vsctl prints them: list-ifaces leaves out the bridge's own local port.
+        return {'list-br': bridge + '\n', 'list-ifaces': {bridge: '\n'.join(sorted(ports)) + '\n'}}
 
     def ip_addr(self, addresses):
         """`ip -json addr show` as the node prints it: addresses {netdev: [address/prefix, ...]} (lo added)."""
