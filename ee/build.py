@@ -45,7 +45,9 @@ BUILD_LOCK = "/tmp/dataplane-build.lock"
 # project checkouts, ssh/sshpass/rsync for connections), from Debian's archive only.
 BASE_PACKAGES = ["python3", "python3-pip", "python3-venv", "git", "openssh-client", "sshpass", "rsync",
                  "ca-certificates"]
-BASE_RECIPE = ["mmdebstrap", "--variant=minbase", "--include=" + ",".join(BASE_PACKAGES), "bookworm"]
+# Debian 13: its Python 3.13 runs the newest ansible-core (2.20 and later need Python >= 3.12; bookworm's 3.11
+# stops at 2.19).
+BASE_RECIPE = ["mmdebstrap", "--variant=minbase", "--include=" + ",".join(BASE_PACKAGES), "trixie"]
 # Requirements ansible-builder's introspection drops from a collection's requirements.txt because the EE
 # provides them itself (dependencies.ansible_core); the same applies when this collection is the EE's subject.
 NOT_FOR_EE = {"ansible", "ansible-core", "ansible-base"}
@@ -272,7 +274,11 @@ class Builder:
         return hashlib.sha256(f"{key}|{self.base}|{builder_version}".encode()).hexdigest()[:16]
 
     def smoke(self, tag, log_path):
-        script = ("set -e; ansible --version | head -1; ansible-galaxy collection list dataplane.node; "
+        # The newest ansible-core is the point of the base's Python: fail when pip fell back to an older one.
+        script = ("set -e; ansible --version | head -1; "
+                  "python3 -c 'import ansible.release as r, sys; v = tuple(int(x) for x in r.__version__.split(\".\")[:2]); "
+                  "sys.exit(0 if v >= (2, 20) else \"ansible-core %s in the EE: the base Python is too old for 2.20+\" % r.__version__)'; "
+                  "ansible-galaxy collection list dataplane.node; "
                   "ansible-galaxy collection list | grep -E 'ansible.posix|community.general|kubernetes.core'; "
                   "python3 -c 'import jmespath, netaddr, kubernetes; print(\"python deps ok\")'; "
                   "ansible-doc -t module dataplane.node.node_facts | head -1; ssh -V; ansible-runner --version")

@@ -44,7 +44,7 @@ def test_ansible_builder_accepts_the_definition(cache, base):
     staged = yaml.safe_load((Path(info["dir"]) / "staging" / "execution-environment.yml").read_text())
     if base == "default":
         assert 'ARG EE_BASE_IMAGE="quay.io/centos/centos:stream9"' in containerfile
-        assert 'ARG PKGMGR="/usr/bin/dnf"' in containerfile and 'ARG PYCMD="/usr/bin/python3.11"' in containerfile
+        assert 'ARG PKGMGR="/usr/bin/dnf"' in containerfile and 'ARG PYCMD="/usr/bin/python3.12"' in containerfile
         assert "--offline" not in containerfile  # the dependency collections come from Galaxy
     else:
         assert f'ARG EE_BASE_IMAGE="{ee_build.BASE_IMAGE}:' in containerfile

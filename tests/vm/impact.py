@@ -109,7 +109,7 @@ SUITES = [
           tests=['tests/vm/test_controller_debian13.py'], minutes=8, ci=False),
     Suite('vagrant', 'molecule', TESTBED + ['molecule/vagrant/*', 'tests/vm/vagrant_box.py', 'scripts/setup-vagrant.sh'],
           minutes=12, ci=False),
-    Suite('ee', 'ee', TESTBED + COLLECTION + ['ee/**', 'tests/ee/**', 'bindep.txt'],
+    Suite('ee', 'ee', TESTBED + COLLECTION + ['ee/**', 'tests/ee/**', 'bindep.txt', 'meta/execution-environment.yml'],
           # Not in CI until its image on the floor-only requirements has run green once (make test-ee).
           tests=['tests/ee/test_awx_runs.py'], minutes=12, ci=False),
 ]

@@ -5,7 +5,8 @@ case builds a stack in the guest that carries an address, names that address as 
 pci_driver and sriov_vfs on the devices underneath, in check mode and for real:
   - a VLAN on the igb PF (enp0s3.100): binding the PF and changing its VF count are refused;
   - a bond of two igb VFs (bond0): binding a VF, and changing the PF's VF count (which destroys them), are refused;
-  - a Linux bridge over the e1000e (br0): binding it is refused;
+  - a Linux bridge over the e1000e (br0): binding it is refused, by the modules and by the site playbook's preflight
+    (its node_facts take the inventory's sriov_management_addresses), before any host changes;
   - a macvlan on the e1000e: binding it is refused.
 Every refusal names the path (device -> layers -> address) and allow_management; the guest's links, drivers and VF
 count are what they were (`ip -d -j link`, `lspci -k`, sriov_numvfs before and after), and the SSH session stays up.
@@ -32,6 +33,7 @@ pytestmark = pytest.mark.vm
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLAYBOOK = os.path.join(REPO, "tests", "vm", "playbooks", "management_guard.yml")
+SITE = os.path.join(REPO, "playbooks", "site.yml")
 REASON = testbed.preflight()
 RUN_TIMEOUT = 300
 PF, E1000E = "0000:00:03.0", "0000:00:04.0"
@@ -143,7 +145,28 @@ def test_bond_of_two_vfs(bed):
         sh(vm, "ip link del bond0; echo 0 > %s" % NUMVFS)
 
 
-def test_bridge_over_the_e1000e_then_the_override(bed):
+def preflight_refuses_the_bind(bed_info, monkeypatch, path):
+    """The site playbook with the inventory's sriov_management_addresses: its first task (node_facts) walks the
+    address down as sriov_vfs and pci_driver will, so the preflight refuses sriov_vfio_devices before any host
+    changes (only the preflight's tasks run: ANSIBLE_RUN_TAGS=preflight, so a missed refusal changes nothing)."""
+    _bed, vm, state = bed_info
+    before = guest_state(vm)
+    monkeypatch.setenv("ANSIBLE_RUN_TAGS", "preflight")
+    rc, report, log = run_playbook(vm, state, SITE, {}, "management-guard-site-preflight", RUN_TIMEOUT, hostvars={
+        "sriov_management_addresses": ["192.168.102.2"], "sriov_vfio_devices": [E1000E]})
+    monkeypatch.delenv("ANSIBLE_RUN_TAGS")
+    expected = ("sriov_vfio_devices[0]: %s carries the management connection [%s" % (E1000E, path[:-1]))
+    found = dict(results(report, vm.name))
+    preflight = found["Validate every host's variables, plan NUMA locality, forecast reboots"]
+    problems = preflight["hosts"][vm.name]["problems"]
+    assert rc != 0 and preflight.get("failed"), "the site preflight let the run go on; log: %s" % log
+    assert any(p.startswith(expected) and p.endswith("binding it to vfio-pci would cut it (set "
+                                                      "sriov_allow_management to do it anyway)") for p in problems), (
+        problems, log)
+    assert guest_state(vm) == before, "the guest changed; log: %s" % log
+
+
+def test_bridge_over_the_e1000e_then_the_override(bed, monkeypatch):
     _bed, vm, _state = bed
     nic = netdev_of(vm, E1000E)
     sh(vm, "ip link add br0 type bridge && ip link set %s master br0 && ip addr add 192.168.102.2/24 dev br0 && "
@@ -152,6 +175,7 @@ def test_bridge_over_the_e1000e_then_the_override(bed):
         path = "%s (%s) -> br0 (192.168.102.2, management_addresses)" % (E1000E, nic)
         extra = {"guard_devices": [E1000E], "guard_addresses": ["192.168.102.2"]}
         refused_both_ways(bed, "bridge", extra, [(BIND, E1000E, path)])
+        preflight_refuses_the_bind(bed, monkeypatch, path)
         # The override, for real: the bridge's address is not the session's, so the session survives the move.
         rc, found, log = run_case(bed, "bridge-override", dict(extra, guard_check=False, guard_allow=True))
         assert rc == 0 and found[BIND]["changed"], log
