@@ -69,6 +69,13 @@ def trixie_root(tmp_path_factory):
     for conf in ('/etc/pip.conf',):  # the machine's package index settings, if it has any
         if os.path.exists(conf):
             shutil.copy(conf, str(root / conf.lstrip('/')))
+    # The machine's own CAs (a TLS-inspecting proxy's, say): trusted in the root the way the host trusts them, or
+    # pip in the chroot fails with CERTIFICATE_VERIFY_FAILED although the host reaches PyPI.
+    local_cas = '/usr/local/share/ca-certificates'
+    if os.path.isdir(local_cas) and os.listdir(local_cas):
+        shutil.copytree(local_cas, str(root / local_cas.lstrip('/')), dirs_exist_ok=True)
+        code = run(['chroot', str(root), 'update-ca-certificates'], log, timeout=120)
+        assert code == 0, 'update-ca-certificates in the trixie root failed (%s); log %s\n%s' % (code, log, tail(log))
     mounts = []
     try:
         for fstype, source, where in (('proc', 'proc', 'proc'), ('sysfs', 'sys', 'sys'), (None, '/dev', 'dev'),
@@ -93,7 +100,9 @@ def chroot(root, script, log):
 
 def test_bootstrap_installs_from_trixie_and_the_unit_tests_pass(trixie_root):
     root, log = trixie_root
-    code = chroot(root, 'cd /work/repo && scripts/bootstrap.sh', log)
+    # A git work tree as a user's clone is (the copy holds the committable files, staged): the impact tests list
+    # files through git.
+    code = chroot(root, 'cd /work/repo && git init -q && git add -A && scripts/bootstrap.sh', log)
     assert code == 0, 'scripts/bootstrap.sh failed on Debian 13 (%s); log %s\n%s' % (code, log, tail(log))
     # QEMU with the igb SR-IOV NIC from trixie's own archive, not from bookworm-backports.
     assert not os.path.exists(str(root / 'etc/apt/sources.list.d/bookworm-backports.list'))
