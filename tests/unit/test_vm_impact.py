@@ -170,3 +170,15 @@ def test_a_change_to_the_dpu_code_runs_the_dpu_scenario_before_the_cheaper_suite
     assert 'dpu' in chosen and 'kubelet' not in chosen
     order = [ln.split()[1] for ln in log.splitlines() if ln.startswith('[impact] ') and ln.split()[1] in impact.BY_NAME]
     assert order.index('dpu') == 1
+
+
+def test_forced_suites_run_although_proven_and_over_the_budgets(repo_copy):
+    log = io.StringIO()
+    chosen = impact.select(str(repo_copy), ci=True, out=log, budget=1, focus_budget=1, forced='kubelet dpu')
+    assert chosen == ['default', 'kubelet', 'dpu']
+    assert log.getvalue().count('forced by DATAPLANE_CI_SUITES; proven green for these inputs') == 2
+
+
+def test_a_forced_name_that_is_no_suite_is_refused_before_anything_runs(repo_copy):
+    with pytest.raises(SystemExit, match='DATAPLANE_CI_SUITES names no suite: kubelett'):
+        impact.select(str(repo_copy), ci=True, out=io.StringIO(), forced='kubelett')
