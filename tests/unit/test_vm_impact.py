@@ -20,6 +20,15 @@ sys.path.insert(0, os.path.join(REPO, 'tests', 'vm'))
 import impact  # noqa: E402  pylint: disable=wrong-import-position
 
 
+@pytest.fixture(autouse=True)
+def ci_defaults(monkeypatch):
+    """The selection as CI makes it: a run that measures a worst case (DATAPLANE_CI_SUITES=...) or changes a budget
+    must not leak into these tests, which run inside that same .ci/run."""
+    monkeypatch.setattr(impact, 'CI_FORCED', '')
+    monkeypatch.setattr(impact, 'CI_VM_BUDGET', 25)
+    monkeypatch.setattr(impact, 'CI_FOCUS_BUDGET', 40)
+
+
 @pytest.fixture(scope='module')
 def index():
     return impact.Index(REPO)
