@@ -13,7 +13,10 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.dataplane.node.plugins.module_utils._dpu import DpuError, parse_phys_port_name, representors
+from ansible_collections.dataplane.node.plugins.module_utils._change import (
+    Check, Command, HeldDrivers, SysfsWrite, WaitFor)
+from ansible_collections.dataplane.node.plugins.module_utils._dpu import (
+    DpuError, parse_devlink_eswitch, parse_phys_port_name, representor_problems, representors)
 from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, normalize_pci_address
 
 NET_DIR = 'sys/class/net'
@@ -125,3 +128,97 @@ def representors_for_return(reps):
     return {'uplinks': sorted(reps['uplinks']),
             'pfs': dict((key(('c', 'pf'), k), v) for k, v in reps['pfs'].items()),
             'vfs': dict((key(('c', 'pf', 'vf'), k), v) for k, v in reps['vfs'].items())}
+
+
+# ---------------------------------------------------------------- the eSwitch change, as engine steps
+
+def read_mode(run, devlink, handle):
+    """The eSwitch mode `devlink -j dev eswitch show` reports. run(argv) -> (rc, out, err)."""
+    rc, out, err = run([devlink, '-j', 'dev', 'eswitch', 'show', handle])
+    if rc != 0:
+        raise DpuError(['devlink dev eswitch show %s failed: %s' % (handle, (err or out).strip())])
+    return parse_devlink_eswitch(out).get(handle, {}).get('mode')
+
+
+def tc_offload(run, ethtool, netdev):
+    """'on', 'off' (either may carry ethtool's ' [fixed]' note) or None when ethtool cannot read the netdev."""
+    rc, out, _err = run([ethtool, '-k', netdev])
+    for line in out.splitlines() if rc == 0 else []:
+        if line.startswith('hw-tc-offload:'):
+            return line.split(':', 1)[1].split()[0]
+    return None
+
+
+def eswitch_steps(dev, plan, devlink, timeout):
+    """plan_eswitch's ordered plan for `dev` as change-engine steps: each tagged entry gets its run, read-back and
+    undo here, and nowhere else. The VFs unbound before the mode change are bound back after it, or by the undo
+    when a later step fails."""
+    drivers = HeldDrivers(lambda ctx: dev.vfs())
+    steps = []
+    for entry in plan:
+        kind = entry[0]
+        if kind == 'numvfs':
+            steps.append(SysfsWrite(entry[1], '%d' % entry[2], expect='%d' % entry[2]))
+        elif kind == 'wait_vfs':
+            steps.append(_wait_vfs(dev, entry[1], timeout))
+        elif kind == 'unbind_vfs':
+            steps.append(drivers.unbind_step())
+        elif kind == 'bind_vfs':
+            steps.append(drivers.rebind_step())
+        elif kind == 'devlink':
+            steps.append(Command([devlink] + entry[1][1:], label=' '.join(entry[1])))
+        else:
+            raise DpuError(['unknown eSwitch plan step %r' % (entry,)])
+    return steps
+
+
+def _wait_vfs(dev, count, timeout):
+    return WaitFor('wait for %d VFs' % count, lambda ctx: dev.vf_count_seen() == count,
+                   lambda ctx: '%s shows %d VFs after %ds, %d written' % (dev.handle, dev.vf_count_seen(), timeout,
+                                                                        count),
+                   timeout)
+
+
+def tc_offload_steps(dev, run, ethtool):
+    """`ethtool -K NETDEV hw-tc-offload on` for each uplink that has it off, each read back (ethtool exits 0 when the
+    driver keeps a feature off)."""
+    steps = []
+    for netdev in dev.uplink_netdevs():
+        if tc_offload(run, ethtool, netdev) == 'off':
+            steps.append(Command([ethtool, '-K', netdev, 'hw-tc-offload', 'on'],
+                                 label='-K %s hw-tc-offload on' % netdev,
+                                 verify=_offload_read_back(ethtool, netdev)))
+    return steps
+
+
+def _offload_read_back(ethtool, netdev):
+    def problems(ctx):
+        if tc_offload(ctx.run, ethtool, netdev) != 'on':
+            return ['%s: hw-tc-offload reads back off after ethtool -K (the driver refused it)' % netdev]
+        return []
+    return problems
+
+
+def mode_check(dev, devlink, mode):
+    def problems(ctx):
+        now = read_mode(ctx.run, devlink, dev.handle)
+        if now != mode:
+            return ['%s reads back eSwitch mode %s after the steps, %s asked' % (dev.handle, now, mode)]
+        return []
+    return Check('%s reads back eSwitch mode %s' % (dev.handle, mode), problems)
+
+
+def uplink_pf(reps):
+    """The PF number whose VF representors count (BlueField Arm side and ConnectX: pf0 for function 0)."""
+    keys = [k for k in reps['vfs'] if not isinstance(k, tuple) or len(k) == 2]
+    pfs = sorted(set(k[0] for k in keys if isinstance(k, tuple)))
+    return pfs[0] if pfs else 0
+
+
+def representors_wait(dev, numvfs, timeout):
+    """Switchdev shows one representor per VF on the uplink's PF within `timeout` s."""
+    def missing():
+        reps = dev.representors()
+        return representor_problems(reps, uplink_pf(reps), numvfs)
+    return WaitFor('wait for %d VF representors' % numvfs, lambda ctx: not missing(), lambda ctx: missing(),
+                   timeout)

@@ -273,8 +273,8 @@ def eswitch_problems(handle, want_mode, numvfs, vendor=None, bus='pci'):
 
 
 def plan_eswitch(handle, current_mode, want_mode, current_vfs, numvfs, vendor=None, bus='pci', numvfs_path=None):
-    """The ordered steps to reach want_mode with numvfs VFs, as data:
-    ('numvfs', path, n) write; ('wait_vfs', n); ('unbind_vfs',); ('devlink', argv); ('bind_vfs',).
+    """The ordered steps to reach want_mode with numvfs VFs, as data (_devlink.eswitch_steps makes them engine
+    steps): ('numvfs', path, n) write; ('wait_vfs', n); ('unbind_vfs',); ('devlink', argv); ('bind_vfs',).
 
     Order (ConnectX/BlueField, kernel datapath): VFs created and waited for, VFs unbound from their driver, eSwitch
     mode set, VFs bound back. Writing 0 VFs while in switchdev silently returns the eSwitch to legacy (and VFs made
@@ -299,19 +299,6 @@ def plan_eswitch(handle, current_mode, want_mode, current_vfs, numvfs, vendor=No
         if bus == 'pci' and target:
             steps.append(('bind_vfs',))
     return steps
-
-
-def describe_step(step):
-    kind = step[0]
-    if kind == 'numvfs':
-        return '%s = %d' % (step[1], step[2])
-    if kind == 'wait_vfs':
-        return 'wait for %d VFs' % step[1]
-    if kind == 'unbind_vfs':
-        return 'unbind the VFs from their driver'
-    if kind == 'bind_vfs':
-        return 'bind the VFs back to their driver'
-    return ' '.join(step[1])
 
 
 # ---------------------------------------------------------------- OVS

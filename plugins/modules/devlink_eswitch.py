@@ -95,7 +95,8 @@ steps:
   sample: ["/sys/bus/pci/devices/0000:03:00.0/sriov_numvfs = 8", "wait for 8 VFs", "unbind the VFs from their driver",
            "devlink dev eswitch set pci/0000:03:00.0 mode switchdev", "bind the VFs back to their driver"]
 representors:
-  description: Switchdev ports on the device's switch by phys_port_name (C(uplinks), C(pfs), C(vfs)).
+  description: Switchdev ports on the device's switch by phys_port_name (C(uplinks), C(pfs), C(vfs)), as read after
+    the run (before it in check mode).
   type: dict
   returned: always
   sample: {"uplinks": ["p0"], "pfs": {"pf0": "pf0hpf"}, "vfs": {"pf0vf0": "pf0vf0", "pf0vf1": "pf0vf1"}}
@@ -105,20 +106,30 @@ problems:
   elements: str
   returned: failure
   sample: ["pci/0000:00:03.0 supports 0 to 7 VFs, 9 asked"]
+failed_step:
+  description: On a failed run, the step that failed (a wait or read-back of the end state included).
+  type: str
+  returned: failure after a change started
+  sample: devlink dev eswitch set pci/0000:03:00.0 mode switchdev
+undone:
+  description: On a failed run, the steps undone, last first (VFs unbound for the mode change are bound back).
+  type: list
+  elements: str
+  returned: failure after a change started
+  sample: ["unbind the VFs from their driver"]
 management:
   description: What the management guard found (as M(dataplane.node.pci_driver) returns it in RV(management)).
   type: dict
   returned: when the mode or the VF count changes
 """
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
-from ansible_collections.dataplane.node.plugins.module_utils._devlink import DevlinkDevice, representors_for_return
-from ansible_collections.dataplane.node.plugins.module_utils._dpu import (
-    DpuError, describe_step, eswitch_problems, parse_devlink_eswitch, plan_eswitch, representor_problems)
+from ansible_collections.dataplane.node.plugins.module_utils._change import Context, apply_plan
+from ansible_collections.dataplane.node.plugins.module_utils._devlink import (
+    DevlinkDevice, eswitch_steps, mode_check, read_mode, representors_for_return, representors_wait,
+    tc_offload_steps)
+from ansible_collections.dataplane.node.plugins.module_utils._dpu import DpuError, eswitch_problems, plan_eswitch
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._netstack import (
     MANAGEMENT_ARGS, guard_problems, module_stack, summary)
@@ -126,37 +137,33 @@ from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse, refuse_test_root_outside_check_mode)
 
 
-def read_mode(module, devlink, handle):
-    rc, out, err = module.run_command([devlink, '-j', 'dev', 'eswitch', 'show', handle])
-    if rc != 0:
-        raise DpuError(['devlink dev eswitch show %s failed: %s' % (handle, (err or out).strip())])
-    return parse_devlink_eswitch(out).get(handle, {}).get('mode')
+def plan(module, dev, devlink):
+    """(before, steps): the eSwitch and VF steps, then hw-tc-offload on the uplinks; refuses bad input first."""
+    params = module.params
+    total = dev.totalvfs()
+    if params['numvfs'] is not None and (params['numvfs'] < 0 or (total is not None and params['numvfs'] > total)):
+        raise DpuError(['%s supports 0 to %s VFs, %d asked' % (dev.handle, total, params['numvfs'])])
+    problems = eswitch_problems(dev.handle, params['mode'], params['numvfs'], dev.vendor, dev.bus)
+    if problems:
+        raise DpuError(problems)
+    before = {'mode': read_mode(module.run_command, devlink, dev.handle), 'numvfs': dev.numvfs()}
+    tagged = plan_eswitch(dev.handle, before['mode'], params['mode'], before['numvfs'], params['numvfs'],
+                          vendor=dev.vendor, bus=dev.bus, numvfs_path=dev.numvfs_path)
+    return before, eswitch_steps(dev, tagged, devlink, params['wait_timeout'])
 
 
-def tc_offload(module, ethtool, netdev):
-    """'on', 'off' (either may carry ethtool's ' [fixed]' note) or None when ethtool cannot read the netdev."""
-    rc, out, err = module.run_command([ethtool, '-k', netdev])
-    for line in out.splitlines() if rc == 0 else []:
-        if line.startswith('hw-tc-offload:'):
-            return line.split(':', 1)[1].split()[0]
-    return None
-
-
-def poll(check, timeout, interval=0.2):
-    """Call check() until it returns a true value or the timeout passes; returns its last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() >= deadline:
-            return value
-        time.sleep(interval)
-
-
-def uplink_pf(reps):
-    """The PF number whose VF representors count (BlueField Arm side and ConnectX: pf0 for function 0)."""
-    keys = [k for k in reps['vfs'] if not isinstance(k, tuple) or len(k) == 2]
-    pfs = sorted(set(k[0] for k in keys if isinstance(k, tuple)))
-    return pfs[0] if pfs else 0
+def guard(module, root, dev):
+    """What carries the management connection; refuses a change of this device's eSwitch under it."""
+    stack = module_stack(module, Host(root))
+    for warning in stack['warnings']:
+        module.warn(warning)
+    management = summary(stack)
+    # The handle's device: pci/0000:03:00.0 -> 0000:03:00.0, netdevsim/netdevsim10 -> netdevsim10.
+    problems = guard_problems(stack, [dev.handle.split('/', 1)[-1]], 'changing its eSwitch to %s (the uplink '
+                              'resets, the VFs are unbound)' % module.params['mode'], module.params['allow_management'])
+    if problems:
+        refuse(module, problems, {'device': dev.handle, 'management': management})
+    return management
 
 
 def main():
@@ -177,98 +184,23 @@ def main():
     devlink = module.get_bin_path('devlink', required=True)
     try:
         dev = DevlinkDevice(Host(root), params['device'])
-        total = dev.totalvfs()
-        if params['numvfs'] is not None and (params['numvfs'] < 0 or (total is not None and params['numvfs'] > total)):
-            raise DpuError(['%s supports 0 to %s VFs, %d asked' % (dev.handle, total, params['numvfs'])])
-        problems = eswitch_problems(dev.handle, params['mode'], params['numvfs'], dev.vendor, dev.bus)
-        if problems:
-            raise DpuError(problems)
-        before = {'mode': read_mode(module, devlink, dev.handle), 'numvfs': dev.numvfs()}
-        steps = plan_eswitch(dev.handle, before['mode'], params['mode'], before['numvfs'], params['numvfs'],
-                             vendor=dev.vendor, bus=dev.bus, numvfs_path=dev.numvfs_path)
+        before, steps = plan(module, dev, devlink)
     except (DpuError, HostRootError) as exc:
         refuse(module, getattr(exc, 'problems', [str(exc)]))
-    management = None
-    if steps:
-        # The handle's device: pci/0000:03:00.0 -> 0000:03:00.0, netdevsim/netdevsim10 -> netdevsim10.
-        stack = module_stack(module, Host(root))
-        for warning in stack['warnings']:
-            module.warn(warning)
-        management = summary(stack)
-        problems = guard_problems(stack, [dev.handle.split('/', 1)[-1]], 'changing its eSwitch to %s (the uplink '
-                                  'resets, the VFs are unbound)' % params['mode'], params['allow_management'])
-        if problems:
-            refuse(module, problems, {'device': dev.handle, 'management': management})
     numvfs = before['numvfs'] if params['numvfs'] is None else params['numvfs']
-    result = dict(changed=bool(steps), device=dev.handle, mode=params['mode'], numvfs=numvfs,
-                  steps=[describe_step(s) if s[0] != 'numvfs' else '/%s = %d' % (s[1], s[2]) for s in steps],
+    result = dict(device=dev.handle, mode=params['mode'], numvfs=numvfs,
                   representors=representors_for_return(dev.representors()))
-    if management is not None:
-        result['management'] = management
-    if module._diff:
-        result['diff'] = {'before': before, 'after': {'mode': params['mode'], 'numvfs': numvfs}}
-
-    offload_cmds = []
+    if steps:
+        result['management'] = guard(module, root, dev)
     ethtool = module.get_bin_path('ethtool')
     if params['hw_tc_offload'] and params['mode'] == 'switchdev' and ethtool:
-        for netdev in dev.uplink_netdevs():
-            if tc_offload(module, ethtool, netdev) == 'off':
-                offload_cmds.append([ethtool, '-K', netdev, 'hw-tc-offload', 'on'])
-    result['steps'].extend(' '.join(c[1:]) for c in offload_cmds)
-    result['changed'] = bool(result['steps'])
-    if module.check_mode:
-        module.exit_json(**result)
-
-    writer = SysfsWriter(root)
-    unbound = []
-    try:
-        for step in steps:
-            if step[0] == 'numvfs':
-                writer.write(step[1], '%d\n' % step[2])
-            elif step[0] == 'wait_vfs':
-                if not poll(lambda: dev.vf_count_seen() == step[1], params['wait_timeout']):
-                    raise DpuError(['%s shows %d VFs after %ds, %d written' % (
-                        dev.handle, dev.vf_count_seen(), params['wait_timeout'], step[1])])
-            elif step[0] == 'unbind_vfs':
-                for vf in dev.vfs():
-                    if vf['driver']:
-                        writer.write('sys/bus/pci/devices/%s/driver/unbind' % vf['address'], vf['address'])
-                        unbound.append(vf)
-            elif step[0] == 'bind_vfs':
-                for vf in unbound:
-                    writer.write('sys/bus/pci/drivers/%s/bind' % vf['driver'], vf['address'])
-            elif step[0] == 'devlink':
-                argv = [devlink] + step[1][1:]
-                rc, out, err = module.run_command(argv)
-                if rc != 0:
-                    raise DpuError(['%s failed: %s' % (' '.join(step[1]), (err or out).strip())])
-        for argv in offload_cmds:
-            rc, out, err = module.run_command(argv)
-            if rc != 0:
-                raise DpuError(['%s failed: %s' % (' '.join(argv[1:]), (err or out).strip())])
-            # ethtool -K exits 0 when the driver keeps a feature off: only the read-back tells
-            if tc_offload(module, ethtool, argv[2]) != 'on':
-                raise DpuError(['%s: hw-tc-offload reads back off after ethtool -K (the driver refused it)' % argv[2]])
-        mode = read_mode(module, devlink, dev.handle)
-        if mode != params['mode']:
-            raise DpuError(['%s reads back eSwitch mode %s after the steps, %s asked' % (
-                dev.handle, mode, params['mode'])])
-    except (DpuError, WriteError) as exc:
-        for vf in unbound:  # never leave VFs without a driver behind a failed step
-            writer.write('sys/bus/pci/drivers/%s/bind' % vf['driver'], vf['address'], ignore_errors=True)
-        module.fail_json(msg=str(exc), problems=getattr(exc, 'problems', [str(exc)]), **result)
-
-    problems = []
+        steps += tc_offload_steps(dev, module.run_command, ethtool)
+    checks = [mode_check(dev, devlink, params['mode'])]
     if params['mode'] == 'switchdev' and numvfs:
-        def reps_ready():
-            reps = dev.representors()
-            return reps if not representor_problems(reps, uplink_pf(reps), numvfs) else None
-        poll(reps_ready, params['wait_timeout'])
-        reps = dev.representors()
-        problems = representor_problems(reps, uplink_pf(reps), numvfs)
-        result['representors'] = representors_for_return(reps)
-    if problems:
-        module.fail_json(msg='; '.join(problems), problems=problems, **result)
+        checks.append(representors_wait(dev, numvfs, params['wait_timeout']))
+    apply_plan(module, steps, Context(root, module.run_command), result, before,
+               {'mode': params['mode'], 'numvfs': numvfs}, checks,
+               end_state=lambda: {'representors': representors_for_return(dev.representors())})
     module.exit_json(**result)
 
 

@@ -117,6 +117,17 @@ writes:
   elements: str
   returned: always
   sample: ["/sys/bus/pci/devices/0000:00:03.0/sriov_numvfs = 0", "/sys/bus/pci/devices/0000:00:03.0/sriov_numvfs = 4"]
+failed_step:
+  description: On a failed run, what failed (a write whose read-back differs, or the wait for the VFs).
+  type: str
+  returned: failure after a change started
+  sample: 0000:00:03.0 shows 4 VFs
+undone:
+  description: On a failed run, the steps undone, last first (none for this module: VF writes are not reverted).
+  type: list
+  elements: str
+  returned: failure after a change started
+  sample: []
 management:
   description: What the management guard found (as M(dataplane.node.pci_driver) returns it in RV(management)).
   type: dict
@@ -126,7 +137,7 @@ management:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
+from ansible_collections.dataplane.node.plugins.module_utils._change import Check, Context, SysfsWrite, apply_plan
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
@@ -142,6 +153,19 @@ def vf_device(host, vfs):
         if value:
             return value
     return None
+
+
+def vfs_ready(root, address, numvfs, autoprobe, timeout):
+    """The PF shows `numvfs` VFs, each on a driver when autoprobe is on, within `timeout` s of the writes."""
+    def problems(ctx):
+        now, ready = wait_for_vfs(lambda: Host(root).pci()['devices'][address], numvfs, autoprobe, timeout=timeout,
+                                  clock=ctx.clock, sleep=ctx.sleep)
+        if now['sriov']['numvfs'] == numvfs and ready:
+            return []
+        return ['%s reads back %s VFs (%d visible%s) after %ds, %d asked' % (
+            address, now['sriov']['numvfs'], len(now['sriov']['vfs']),
+            ', some without a driver' if autoprobe else '', timeout, numvfs)]
+    return Check('%s shows %d VFs' % (address, numvfs), problems)
 
 
 def main():
@@ -186,34 +210,20 @@ def main():
             module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems, pf=pf['address'],
                              management=management)
     autoprobe = sriov['drivers_autoprobe'] if params['drivers_autoprobe'] is None else params['drivers_autoprobe']
-    result = dict(changed=bool(writes), pf=pf['address'], numvfs=params['numvfs'], vfs=sriov['vfs'],
-                  writes=['/%s = %s' % w for w in writes], drivers_autoprobe=autoprobe,
+    result = dict(pf=pf['address'], numvfs=params['numvfs'], vfs=sriov['vfs'], drivers_autoprobe=autoprobe,
                   pf_netdevs=pf['netdevs'], vendor=pf['vendor'], vf_device=vf_device(host, sriov['vfs']))
     if management is not None:
         result['management'] = management
-    if module._diff:
-        result['diff'] = {'before': {'numvfs': sriov['numvfs'], 'drivers_autoprobe': sriov['drivers_autoprobe']},
-                          'after': {'numvfs': params['numvfs'], 'drivers_autoprobe': autoprobe}}
-    if module.check_mode or not writes:
-        module.exit_json(**result)
+    steps = [SysfsWrite(rel, value, expect=value) for rel, value in writes]
+    checks = [vfs_ready(root, pf['address'], params['numvfs'], autoprobe, params['wait_timeout'])] if writes else []
 
-    writer = SysfsWriter(root)
-    try:
-        for rel, value in writes:
-            writer.write(rel, value + '\n')
-    except WriteError as exc:
-        module.fail_json(msg=str(exc), **result)
+    def end_state():
+        vfs = Host(root).pci()['devices'][pf['address']]['sriov']['vfs']
+        return {'vfs': vfs, 'vf_device': vf_device(Host(root), vfs)}
 
-    def read_pf():
-        return Host(root).pci()['devices'][pf['address']]
-
-    now, ready = wait_for_vfs(read_pf, params['numvfs'], autoprobe, timeout=params['wait_timeout'])
-    result['vfs'] = now['sriov']['vfs']
-    result['vf_device'] = vf_device(Host(root), now['sriov']['vfs'])
-    if now['sriov']['numvfs'] != params['numvfs'] or not ready:
-        module.fail_json(msg='%s reads back %s VFs (%d visible%s) after %ds, %d asked' % (
-            pf['address'], now['sriov']['numvfs'], len(now['sriov']['vfs']),
-            ', some without a driver' if autoprobe else '', params['wait_timeout'], params['numvfs']), **result)
+    apply_plan(module, steps, Context(root, module.run_command), result,
+               {'numvfs': sriov['numvfs'], 'drivers_autoprobe': sriov['drivers_autoprobe']},
+               {'numvfs': params['numvfs'], 'drivers_autoprobe': autoprobe}, checks, end_state, listed_as='writes')
     module.exit_json(**result)
 
 
