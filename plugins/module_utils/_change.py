@@ -15,9 +15,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
+import shutil
 import time
 
-from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
+from ansible_collections.dataplane.node.plugins.module_utils._apply import (
+    SysfsWriter, WriteError, backup_path, write_atomic)
 from ansible_collections.dataplane.node.plugins.module_utils._host import HostFS
 
 
@@ -53,6 +56,7 @@ class Context(object):
 
 class Step(object):
     changes = True
+    listed = True  # in the module's list of steps; a preparation the return has no line for (a modprobe) is not
 
     def describe(self):
         raise NotImplementedError
@@ -70,9 +74,10 @@ class SysfsWrite(Step):
     """Write `value` to a kernel attribute (never creates a file). `expect`: the text the attribute must read back
     (None: a write-only attribute such as unbind)."""
 
-    def __init__(self, rel, value, expect=None, description=None):
+    def __init__(self, rel, value, expect=None, description=None, listed=True):
         self.rel, self.value, self.expect = rel, str(value), expect
         self.description = description or '/%s = %s' % (rel, self.value)
+        self.listed = listed
 
     def describe(self):
         return self.description
@@ -92,10 +97,11 @@ class Command(Step):
     """Run argv; a non-zero exit fails with `label` and the command's output. verify(ctx) -> [problems] reads the
     effect back, for commands that exit 0 without doing what was asked (ethtool -K on a fixed feature)."""
 
-    def __init__(self, argv, label=None, verify=None):
+    def __init__(self, argv, label=None, verify=None, listed=True):
         self.argv = list(argv)
         self.label = label or ' '.join(self.argv)
         self.verify = verify
+        self.listed = listed
 
     def describe(self):
         return self.label
@@ -107,6 +113,47 @@ class Command(Step):
         problems = self.verify(ctx) if self.verify else []
         if problems:
             raise ChangeError(problems)
+
+
+class FileWrite(Step):
+    """Write a configuration file atomically (text None: remove it), an existing one copied to a backup first;
+    undo puts the backup back, or removes the file the step created."""
+
+    def __init__(self, rel, text, description=None, mode=0o644):
+        self.rel, self.text, self.mode = rel, text, mode
+        self.description = description or '/%s' % rel
+        self.backup = None
+        self.written = False
+
+    def describe(self):
+        return self.description
+
+    def run(self, ctx):
+        path = ctx.fs.path(self.rel)
+        try:
+            if os.path.exists(path):
+                self.backup = backup_path(path, root=ctx.fs.root, rel=self.rel)
+                if not os.path.isdir(os.path.dirname(self.backup)):
+                    os.makedirs(os.path.dirname(self.backup))
+                shutil.copy2(path, self.backup)
+            if self.text is None:
+                if os.path.exists(path):
+                    os.unlink(path)
+            else:
+                write_atomic(path, self.text, self.mode)
+        except (IOError, OSError) as exc:
+            raise ChangeError(['writing /%s failed: %s' % (self.rel, exc)])
+        self.written = True
+
+    def undo(self, ctx):
+        if not self.written:
+            return False
+        path = ctx.fs.path(self.rel)
+        if self.backup:
+            shutil.copy2(self.backup, path)
+        elif os.path.exists(path):
+            os.unlink(path)
+        return True
 
 
 class WaitFor(Step):
@@ -226,14 +273,14 @@ def run_steps(steps, ctx):
 
 def apply_plan(module, steps, ctx, result, before, after, checks=(), end_state=None, listed_as='steps'):
     """Check mode, diff and changed in one place. Sets result['changed'] (a changing step is planned),
-    result[listed_as] (every planned step, waits included) and, in diff mode, result['diff'] = {'before', 'after'}.
+    result[listed_as] (every planned step that is listed, waits included) and, in diff mode, result['diff'] = {'before', 'after'}.
     Outside check mode it runs the steps and then the `checks` (read-backs of the end state, run also when nothing
     changes), and fails the module with every problem, the step that failed and what was undone.
     end_state() -> {key: value}: what the host shows after the steps and checks ran, merged into result on success
     and on failure. Returns result for the module to complete and exit with."""
     steps, checks = list(steps), list(checks)
     result['changed'] = any(step.changes for step in steps)
-    result[listed_as] = [step.describe() for step in steps]
+    result[listed_as] = [step.describe() for step in steps if step.listed]
     if module._diff:
         result['diff'] = {'before': before, 'after': after}
     if module.check_mode or not (steps or checks):

@@ -169,6 +169,17 @@ bindings:
   returned: always
   sample: [{"selection": "0000:00:03.0", "predicted": [], "devices": {"0000:00:13.0": {"before": "igbvf",
             "after": "vfio-pci"}}}]
+failed_step:
+  description: On a failed run, what failed (a write, a modprobe, or the read-back of the bindings).
+  type: str
+  returned: failure after a change started
+  sample: the devices read back on vfio-pci
+undone:
+  description: On a failed run, what was undone, last first (the modprobe.d file put back as it was).
+  type: list
+  elements: str
+  returned: failure after a change started
+  sample: []
 noiommu:
   description: True when vfio's unsafe no-IOMMU mode was enabled (the kernel is tainted).
   type: bool
@@ -193,11 +204,10 @@ management:
            (10.1.2.3, this SSH session)"]}, "sources": [], "unmatched": [], "warnings": []}
 """
 
-import os
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError, write_atomic
+from ansible_collections.dataplane.node.plugins.module_utils._change import (
+    Check, Command, Context, FileWrite, SysfsWrite, apply_plan)
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import VFIO_UNSAFE_INTERRUPTS, Host, HostRootError
@@ -245,6 +255,42 @@ def resolve_selection(host, sel, check_mode):
         raise PciError(['%d device(s) selected (%s), %d expected' % (
             len(selected) + len(new_vfs), ', '.join(selected + new_vfs), sel['expect'])])
     return selected, new_vfs, pf
+
+
+def plan_steps(host, driver, writes, unsafe, noiommu):
+    """The change as engine steps: the driver's module loaded when missing, the unsafe-interrupts parameter (the
+    modprobe.d file for later loads, then the live value, read back), no-IOMMU mode, then the binding writes."""
+    if not (writes or unsafe['runtime'] or unsafe['conf']):
+        return []
+    steps = []
+    if driver and not host.fs.exists('sys/bus/pci/drivers/' + driver):
+        steps.append(Command(['modprobe', driver], listed=False))
+    if unsafe['runtime'] and not host.fs.exists(VFIO_UNSAFE_INTERRUPTS):
+        steps.append(Command(['modprobe', 'vfio_iommu_type1'], listed=False))
+    if unsafe['conf']:
+        steps.append(FileWrite(UNSAFE_INTERRUPTS_CONF, UNSAFE_INTERRUPTS_TEXT, description='/%s (options '
+                               'vfio_iommu_type1 allow_unsafe_interrupts=1)' % UNSAFE_INTERRUPTS_CONF))
+    if unsafe['runtime']:
+        steps.append(SysfsWrite(VFIO_UNSAFE_INTERRUPTS, 'Y', expect='Y'))
+    if noiommu and writes:
+        steps.append(SysfsWrite(NOIOMMU, 'Y', expect='Y', listed=False))
+    steps.extend(SysfsWrite(rel, value.rstrip('\n')) for rel, value in writes)
+    return steps
+
+
+def bound_check(root, targets, driver):
+    """Every device reads back on `driver` (with '' any driver will do: the kernel picked the default)."""
+    def problems(ctx):
+        wrong = {}
+        for address in targets:
+            got = Host(root).fs.link_name('%s/%s/driver' % (PCI_DIR, address))
+            if driver and got != driver:
+                wrong[address] = got
+        if not wrong:
+            return []
+        return ['binding did not take: %s' % ', '.join(
+            '%s is on %s, not %s' % (a, d or 'no driver', driver) for a, d in sorted(wrong.items()))]
+    return Check('the devices read back on %s' % (driver or 'their default driver'), problems)
 
 
 def main():
@@ -329,74 +375,40 @@ def main():
                                         {}, driver, False, None)
     if unsafe['warning']:
         module.warn(unsafe['warning'])
-    devices = dict((a, {'before': before[a], 'after': driver or '(default)'}) for a in targets)
-    result = dict(changed=bool(writes) or unsafe['runtime'] or unsafe['conf'], devices=devices, predicted=new_vfs,
-                  writes=['/%s = %s' % (r, v.strip()) for r, v in writes], noiommu=noiommu and bool(writes),
-                  unsafe_interrupts=unsafe,
-                  management=summary(stack))
-    if unsafe['runtime']:
-        result['writes'].insert(0, '/%s = Y' % VFIO_UNSAFE_INTERRUPTS)
-    if unsafe['conf']:
-        result['writes'].insert(0, '/%s (options vfio_iommu_type1 allow_unsafe_interrupts=1)' % UNSAFE_INTERRUPTS_CONF)
-    if module._diff:
-        result['diff'] = {'before': before, 'after': dict((a, devices[a]['after']) for a in targets)}
-        if unsafe['conf']:
-            result['diff'] = [result['diff'], {'before_header': '/' + UNSAFE_INTERRUPTS_CONF,
-                                               'after_header': '/' + UNSAFE_INTERRUPTS_CONF,
-                                               'before': host.fs.read(UNSAFE_INTERRUPTS_CONF) or '',
-                                               'after': UNSAFE_INTERRUPTS_TEXT}]
+    # Without writes every device stays where it is (a VF still to be created is bound when it appears).
+    devices = dict((a, {'before': before[a],
+                        'after': (driver or '(default)') if writes or a in new_vfs else before[a]}) for a in targets)
 
-    def per_binding():
+    def bindings():
         out = []
         for sel, (sel_selected, sel_new, _pf) in zip(selections, resolved):
             out.append({'selection': selection_label(sel), 'predicted': sel_new,
                         'devices': dict((a, devices[a]) for a in sel_selected + sel_new if a in devices)})
         return out
 
-    if module.check_mode or not result['changed']:
-        if not writes:
-            result['devices'] = dict((a, {'before': before[a], 'after': devices[a]['after'] if a in new_vfs
-                                          else before[a]}) for a in targets)
-            devices = result['devices']
-        result['bindings'] = per_binding()
-        module.exit_json(**result)
+    def end_state():
+        for address in targets:
+            devices[address]['after'] = Host(root).fs.link_name('%s/%s/driver' % (PCI_DIR, address))
+        return {'devices': devices}
 
-    if driver and not host.fs.exists('sys/bus/pci/drivers/' + driver):
-        rc, _out, err = module.run_command(['modprobe', driver])
-        if rc != 0:
-            module.fail_json(msg='driver %s is not loaded and modprobe failed: %s' % (driver, err.strip()), **result)
-    if unsafe['runtime'] and not host.fs.exists(VFIO_UNSAFE_INTERRUPTS):
-        rc, _out, err = module.run_command(['modprobe', 'vfio_iommu_type1'])
-        if rc != 0:
-            module.fail_json(msg='vfio_iommu_type1 is not loaded and modprobe failed: %s' % err.strip(), **result)
-    writer = SysfsWriter(root)
-    try:
-        if unsafe['conf']:
-            write_atomic(os.path.join(root, UNSAFE_INTERRUPTS_CONF), UNSAFE_INTERRUPTS_TEXT)
+    steps = plan_steps(host, driver, writes, unsafe, noiommu)
+    checks = [bound_check(root, targets, driver)] if steps else []
+    result = dict(devices=devices, predicted=new_vfs, noiommu=noiommu and bool(writes), unsafe_interrupts=unsafe,
+                  management=summary(stack))
+    apply_plan(module, steps, Context(root, module.run_command), result, before,
+               dict((a, devices[a]['after']) for a in targets), checks, end_state, listed_as='writes')
+    result['bindings'] = bindings()
+    if module._diff and unsafe['conf']:
+        result['diff'] = [result['diff'], {'before_header': '/' + UNSAFE_INTERRUPTS_CONF,
+                                           'after_header': '/' + UNSAFE_INTERRUPTS_CONF,
+                                           'before': host.fs.read(UNSAFE_INTERRUPTS_CONF) or '',
+                                           'after': UNSAFE_INTERRUPTS_TEXT}]
+    if steps and not module.check_mode:
         if unsafe['runtime']:
-            writer.write(VFIO_UNSAFE_INTERRUPTS, 'Y\n')
-            if Host(root).iommu().get('vfio_unsafe_interrupts') is not True:
-                module.fail_json(msg='/%s did not take Y' % VFIO_UNSAFE_INTERRUPTS, **result)
             module.warn('vfio_iommu_type1 allow_unsafe_interrupts set: this host has no interrupt remapping, so '
                         'device MSIs are not isolated from the host')
-        if noiommu:
-            writer.write(NOIOMMU, 'Y\n')
+        if result['noiommu']:
             module.warn('vfio unsafe no-IOMMU mode enabled: the kernel is tainted and devices can DMA anywhere')
-        for rel, value in writes:
-            writer.write(rel, value if value.endswith('\n') else value + '\n')
-    except (WriteError, OSError) as exc:
-        module.fail_json(msg=str(exc), **result)
-    after = Host(root)
-    wrong = {}
-    for address in targets:
-        got = after.fs.link_name('%s/%s/driver' % (PCI_DIR, address))
-        devices[address]['after'] = got
-        if driver and got != driver:
-            wrong[address] = got
-    result['bindings'] = per_binding()
-    if wrong:
-        module.fail_json(msg='binding did not take: %s' % ', '.join(
-            '%s is on %s, not %s' % (a, d or 'no driver', driver) for a, d in sorted(wrong.items())), **result)
     module.exit_json(**result)
 
 

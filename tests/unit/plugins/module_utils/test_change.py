@@ -208,3 +208,43 @@ def test_checks_run_when_nothing_changes_and_a_failure_names_its_step(tmp_path, 
 def test_only_waits_and_checks_are_no_change():
     assert [cls.changes for cls in (SysfsWrite, Command, WaitFor, Check)] == [True, True, False, False]
     assert _change.Step.changes is True
+
+
+def test_pci_driver_steps_put_the_modprobe_conf_back_when_the_binding_does_not_take(tmp_path):
+    # A fixture tree has no kernel behind drivers_probe: the device stays on igbvf, so the read-back must fail, and
+    # the modprobe.d file written before it must be undone (removed: it did not exist).
+    from ansible_collections.dataplane.node.plugins.modules import pci_driver
+    from ansible_collections.dataplane.node.plugins.module_utils._pci import UNSAFE_INTERRUPTS_CONF, plan_bind
+    root = tmp_path / 'root'
+    vf = '0000:00:13.0'
+    write(root, 'sys/bus/pci/devices/%s/driver_override' % vf, '(null)\n')
+    write(root, 'sys/bus/pci/drivers/igbvf/unbind')
+    write(root, 'sys/bus/pci/drivers/vfio-pci/bind')
+    write(root, 'sys/bus/pci/drivers_probe')
+    os.symlink('../../drivers/igbvf', str(root / 'sys/bus/pci/devices' / vf / 'driver'))
+    host = Host(str(root))
+    writes = plan_bind(host, vf, 'vfio-pci')
+    unsafe = {'needed': True, 'runtime': False, 'conf': True, 'warning': None}
+    steps = pci_driver.plan_steps(host, 'vfio-pci', writes, unsafe, noiommu=False)
+    assert [s.describe() for s in steps if s.listed] == [
+        '/%s (options vfio_iommu_type1 allow_unsafe_interrupts=1)' % UNSAFE_INTERRUPTS_CONF,
+        '/sys/bus/pci/devices/%s/driver_override = vfio-pci' % vf,
+        '/sys/bus/pci/devices/%s/driver/unbind = %s' % (vf, vf),
+        '/sys/bus/pci/drivers_probe = %s' % vf]
+    with pytest.raises(ChangeError, match='binding did not take: %s is on igbvf, not vfio-pci' % vf) as info:
+        run_steps(steps + [pci_driver.bound_check(str(root), [vf], 'vfio-pci')], context(root))
+    assert read(root, 'sys/bus/pci/devices/%s/driver_override' % vf) == 'vfio-pci\n'
+    assert read(root, 'sys/bus/pci/drivers/igbvf/unbind') == vf + '\n'
+    assert not os.path.exists(str(root / UNSAFE_INTERRUPTS_CONF))
+    assert info.value.record['failed'] == 'the devices read back on vfio-pci'
+    assert info.value.record['undone'] == [steps[0].describe()]
+
+
+def test_a_rewritten_file_is_backed_up_and_put_back_by_the_undo(tmp_path):
+    write(tmp_path, 'etc/modprobe.d/dataplane-node-vfio.conf', 'options old\n')
+    failing = script(tmp_path, 'false', 'exit 1\n')
+    step = _change.FileWrite('etc/modprobe.d/dataplane-node-vfio.conf', 'options new\n')
+    with pytest.raises(ChangeError):
+        run_steps([step, Command([failing], label='the next step')], context(tmp_path))
+    assert read(tmp_path, 'etc/modprobe.d/dataplane-node-vfio.conf') == 'options old\n'
+    assert read(tmp_path, step.backup[len(str(tmp_path)) + 1:]) == 'options old\n'
