@@ -25,11 +25,12 @@ import sys
 import time
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
+from ansible_collections.dataplane.node.plugins.module_utils._change import ChangeError, Context, run_steps
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host
 from ansible_collections.dataplane.node.plugins.module_utils._hugepages import apply, plan, shortfall_table
 from ansible_collections.dataplane.node.plugins.module_utils._parse import parse_bracketed_choice
 from ansible_collections.dataplane.node.plugins.module_utils._pci import (
-    PCI_DIR, PciError, plan_bind, plan_vfs, select_pf, wait_for_vfs)
+    PCI_DIR, PciError, VfsReady, bind_steps, bound_check, plan_bind, plan_vfs, select_pf, vf_steps)
 
 THP_PATH = 'sys/kernel/mm/transparent_hugepage/enabled'
 
@@ -89,14 +90,14 @@ def apply_sriov(section, host, writer, log, host_factory=None, sleep=None):
         except PciError as exc:
             problems.append('sriov: %s' % exc)
             continue
-        for rel, value in writes:
-            writer.write(rel, value + '\n')
-        autoprobe = entry.get('drivers_autoprobe', True)
-        now, ready = wait_for_vfs(lambda: host_factory().pci()['devices'][address], entry['numvfs'], autoprobe,
-                                  timeout=timeout, sleep=sleep)
-        log('sriov: %s has %s VFs (asked %d)' % (address, now['sriov']['numvfs'], entry['numvfs']))
-        if not ready or now['sriov']['numvfs'] != entry['numvfs']:
-            problems.append('sriov: %s reads back %s VFs, %d asked' % (address, now['sriov']['numvfs'], entry['numvfs']))
+        ready = VfsReady(lambda: host_factory().pci()['devices'][address], address, entry['numvfs'],
+                         entry.get('drivers_autoprobe', True), timeout)
+        try:
+            run_steps(vf_steps(writes) + [ready], Context(host.fs.root, writer=writer, sleep=sleep))
+        except ChangeError as exc:
+            problems.extend('sriov: %s' % p for p in exc.problems)
+        if ready.pf is not None:
+            log('sriov: %s has %s VFs (asked %d)' % (address, ready.pf['sriov']['numvfs'], entry['numvfs']))
     return problems
 
 
@@ -106,20 +107,23 @@ def apply_drivers(section, host, writer, log, host_factory=None, sleep=None):
     sleep = sleep or time.sleep
     timeout = float(section.get('timeout', 60))
     problems = []
+
+    def driver_of(address):
+        return host_factory().fs.link_name('%s/%s/driver' % (PCI_DIR, address))
+
     for address, driver in sorted(section.get('devices', {}).items()):
-        base = '%s/%s' % (PCI_DIR, address)
-        if not _wait_for(host_factory, base, timeout, sleep):
+        if not _wait_for(host_factory, '%s/%s' % (PCI_DIR, address), timeout, sleep):
             problems.append('drivers: %s did not appear within %ds' % (address, timeout))
             continue
         if driver and not host_factory().fs.exists('sys/bus/pci/drivers/' + driver):
             problems.append('drivers: driver %s is not loaded (modules-load.d should load it)' % driver)
             continue
-        for rel, value in plan_bind(host_factory(), address, driver):
-            writer.write(rel, value if value.endswith('\n') else value + '\n')
-        got = host_factory().fs.link_name(base + '/driver')
-        log('drivers: %s on %s (asked %s)' % (address, got, driver or 'default'))
-        if driver and got != driver:
-            problems.append('drivers: %s is on %s, not %s' % (address, got or 'no driver', driver))
+        steps = bind_steps(plan_bind(host_factory(), address, driver)) + [bound_check(driver_of, [address], driver)]
+        try:
+            run_steps(steps, Context(host.fs.root, writer=writer, sleep=sleep))
+        except ChangeError as exc:
+            problems.extend('drivers: %s' % p for p in exc.problems)
+        log('drivers: %s on %s (asked %s)' % (address, driver_of(address), driver or 'default'))
     return problems
 
 

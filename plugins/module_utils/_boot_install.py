@@ -23,7 +23,7 @@ import re
 from ansible_collections.dataplane.node.plugins.module_utils._apply import write_atomic
 
 # The module_utils the applier imports (itself and what it needs), installed under LIB_PACKAGE.
-APPLIER_MODULES = ('_parse', '_host', '_apply', '_hugepages', '_netstack', '_pci', '_boot_apply')
+APPLIER_MODULES = ('_parse', '_host', '_apply', '_change', '_hugepages', '_netstack', '_pci', '_boot_apply')
 LIB_PACKAGE = 'ansible_collections/dataplane/node/plugins/module_utils'
 ENTRY_POINT = 'dataplane_node_apply.py'
 UNIT_DIR = 'etc/systemd/system'

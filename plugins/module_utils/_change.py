@@ -34,13 +34,14 @@ class ChangeError(Exception):
 
 
 class Context(object):
-    """What steps act through: sysfs writes and reads under `root`, commands through `run(argv) -> (rc, out, err)`
-    (AnsibleModule.run_command), and a clock and sleep the tests can replace."""
+    """What steps act through: sysfs writes (a SysfsWriter, or a stand-in kernel in tests) and reads under `root`,
+    commands through `run(argv) -> (rc, out, err)` (AnsibleModule.run_command), and a clock and sleep the tests can
+    replace."""
 
-    def __init__(self, root, run, clock=time.monotonic, sleep=time.sleep):
-        self.writer = SysfsWriter(root)
+    def __init__(self, root, run=None, clock=time.monotonic, sleep=time.sleep, writer=None):
+        self.writer = writer or SysfsWriter(root)
         self.fs = HostFS(root)
-        self.run = run
+        self.run = run or _no_commands
         self.clock = clock
         self.sleep = sleep
 
@@ -52,6 +53,10 @@ class Context(object):
             if value or self.clock() >= deadline:
                 return value
             self.sleep(interval)
+
+
+def _no_commands(argv):
+    return 1, '', 'no command runner here: %s' % ' '.join(argv)
 
 
 class Step(object):

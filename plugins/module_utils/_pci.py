@@ -19,6 +19,7 @@ __metaclass__ = type
 import re
 import time
 
+from ansible_collections.dataplane.node.plugins.module_utils._change import Check, SysfsWrite
 from ansible_collections.dataplane.node.plugins.module_utils._netstack import guard_problems, host_stack
 from ansible_collections.dataplane.node.plugins.module_utils._parse import ParseError, normalize_pci_address
 
@@ -149,6 +150,50 @@ def wait_for_vfs(read_pf, numvfs, autoprobe, timeout=30.0, interval=0.5, clock=t
         if ready or clock() >= deadline:
             return pf, ready
         sleep(interval)
+
+
+def vf_steps(writes):
+    """plan_vfs' writes as engine steps, each read back (sriov_numvfs shows the count the kernel made)."""
+    return [SysfsWrite(rel, value, expect=value) for rel, value in writes]
+
+
+class VfsReady(Check):
+    """After the VF writes: the PF shows `numvfs` VFs, each on a driver when autoprobe is on, within `timeout` s.
+    read_pf() -> the PF's pci() entry, read afresh; `pf` keeps the last one read (for the caller's log)."""
+
+    def __init__(self, read_pf, address, numvfs, autoprobe, timeout):
+        Check.__init__(self, '%s shows %d VFs' % (address, numvfs), self._problems)
+        self.read_pf, self.address, self.numvfs = read_pf, address, numvfs
+        self.autoprobe, self.timeout = autoprobe, timeout
+        self.pf = None
+
+    def _problems(self, ctx):
+        self.pf, ready = wait_for_vfs(self.read_pf, self.numvfs, self.autoprobe, timeout=self.timeout,
+                                      clock=ctx.clock, sleep=ctx.sleep)
+        if self.pf['sriov']['numvfs'] == self.numvfs and ready:
+            return []
+        return ['%s reads back %s VFs (%d visible%s) after %ds, %d asked' % (
+            self.address, self.pf['sriov']['numvfs'], len(self.pf['sriov']['vfs']),
+            ', some without a driver' if self.autoprobe else '', self.timeout, self.numvfs)]
+
+
+def bind_steps(writes):
+    """plan_bind/plan_bind_new_vf writes as engine steps (driver_override, unbind and drivers_probe are read back
+    together, by bound_check: the kernel shows the effect as the driver link)."""
+    return [SysfsWrite(rel, value.rstrip('\n')) for rel, value in writes]
+
+
+def bound_check(read_driver, addresses, driver):
+    """Every device reads back on `driver` ('' = its default driver, whichever the kernel picked).
+    read_driver(address) -> the driver the device is on now."""
+    def problems(_ctx):
+        wrong = dict((a, read_driver(a)) for a in addresses)
+        wrong = dict((a, d) for a, d in wrong.items() if driver and d != driver)
+        if not wrong:
+            return []
+        return ['binding did not take: %s' % ', '.join(
+            '%s is on %s, not %s' % (a, d or 'no driver', driver) for a, d in sorted(wrong.items()))]
+    return Check('the devices read back on %s' % (driver or 'their default driver'), problems)
 
 
 # ---------------------------------------------------------------- SR-IOV VF addresses (check mode)

@@ -207,13 +207,14 @@ management:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dataplane.node.plugins.module_utils._change import (
-    Check, Command, Context, FileWrite, SysfsWrite, apply_plan)
+    Command, Context, FileWrite, SysfsWrite, apply_plan)
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import VFIO_UNSAFE_INTERRUPTS, Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._netstack import MANAGEMENT_ARGS, module_stack, summary
 from ansible_collections.dataplane.node.plugins.module_utils._pci import (
-    PCI_DIR, UNSAFE_INTERRUPTS_CONF, UNSAFE_INTERRUPTS_TEXT, PciError, binding_problems, plan_bind, plan_bind_new_vf,
+    PCI_DIR, UNSAFE_INTERRUPTS_CONF, UNSAFE_INTERRUPTS_TEXT, PciError, bind_steps, binding_problems, bound_check,
+    plan_bind, plan_bind_new_vf,
     predict_vfs, predicted_binding_problems, select_devices, select_pf, unsafe_interrupts_plan)
 
 NOIOMMU = 'sys/module/vfio/parameters/enable_unsafe_noiommu_mode'
@@ -274,23 +275,7 @@ def plan_steps(host, driver, writes, unsafe, noiommu):
         steps.append(SysfsWrite(VFIO_UNSAFE_INTERRUPTS, 'Y', expect='Y'))
     if noiommu and writes:
         steps.append(SysfsWrite(NOIOMMU, 'Y', expect='Y', listed=False))
-    steps.extend(SysfsWrite(rel, value.rstrip('\n')) for rel, value in writes)
-    return steps
-
-
-def bound_check(root, targets, driver):
-    """Every device reads back on `driver` (with '' any driver will do: the kernel picked the default)."""
-    def problems(ctx):
-        wrong = {}
-        for address in targets:
-            got = Host(root).fs.link_name('%s/%s/driver' % (PCI_DIR, address))
-            if driver and got != driver:
-                wrong[address] = got
-        if not wrong:
-            return []
-        return ['binding did not take: %s' % ', '.join(
-            '%s is on %s, not %s' % (a, d or 'no driver', driver) for a, d in sorted(wrong.items()))]
-    return Check('the devices read back on %s' % (driver or 'their default driver'), problems)
+    return steps + bind_steps(writes)
 
 
 def main():
@@ -392,7 +377,8 @@ def main():
         return {'devices': devices}
 
     steps = plan_steps(host, driver, writes, unsafe, noiommu)
-    checks = [bound_check(root, targets, driver)] if steps else []
+    checks = [bound_check(lambda a: Host(root).fs.link_name('%s/%s/driver' % (PCI_DIR, a)), targets, driver)] \
+        if steps else []
     result = dict(devices=devices, predicted=new_vfs, noiommu=noiommu and bool(writes), unsafe_interrupts=unsafe,
                   management=summary(stack))
     apply_plan(module, steps, Context(root, module.run_command), result, before,

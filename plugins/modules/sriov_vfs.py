@@ -123,7 +123,7 @@ failed_step:
   returned: failure after a change started
   sample: 0000:00:03.0 shows 4 VFs
 undone:
-  description: On a failed run, the steps undone, last first (none for this module: VF writes are not reverted).
+  description: On a failed run, the steps undone, last first (always empty here, VF writes are not reverted).
   type: list
   elements: str
   returned: failure after a change started
@@ -137,13 +137,14 @@ management:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dataplane.node.plugins.module_utils._change import Check, Context, SysfsWrite, apply_plan
+from ansible_collections.dataplane.node.plugins.module_utils._change import Context, apply_plan
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._netstack import (
     MANAGEMENT_ARGS, guard_problems, module_stack, summary)
-from ansible_collections.dataplane.node.plugins.module_utils._pci import PciError, plan_vfs, select_pf, wait_for_vfs
+from ansible_collections.dataplane.node.plugins.module_utils._pci import (
+    PciError, VfsReady, plan_vfs, select_pf, vf_steps)
 
 
 def vf_device(host, vfs):
@@ -153,19 +154,6 @@ def vf_device(host, vfs):
         if value:
             return value
     return None
-
-
-def vfs_ready(root, address, numvfs, autoprobe, timeout):
-    """The PF shows `numvfs` VFs, each on a driver when autoprobe is on, within `timeout` s of the writes."""
-    def problems(ctx):
-        now, ready = wait_for_vfs(lambda: Host(root).pci()['devices'][address], numvfs, autoprobe, timeout=timeout,
-                                  clock=ctx.clock, sleep=ctx.sleep)
-        if now['sriov']['numvfs'] == numvfs and ready:
-            return []
-        return ['%s reads back %s VFs (%d visible%s) after %ds, %d asked' % (
-            address, now['sriov']['numvfs'], len(now['sriov']['vfs']),
-            ', some without a driver' if autoprobe else '', timeout, numvfs)]
-    return Check('%s shows %d VFs' % (address, numvfs), problems)
 
 
 def main():
@@ -214,14 +202,14 @@ def main():
                   pf_netdevs=pf['netdevs'], vendor=pf['vendor'], vf_device=vf_device(host, sriov['vfs']))
     if management is not None:
         result['management'] = management
-    steps = [SysfsWrite(rel, value, expect=value) for rel, value in writes]
-    checks = [vfs_ready(root, pf['address'], params['numvfs'], autoprobe, params['wait_timeout'])] if writes else []
+    checks = [VfsReady(lambda: Host(root).pci()['devices'][pf['address']], pf['address'], params['numvfs'], autoprobe,
+                       params['wait_timeout'])] if writes else []
 
     def end_state():
         vfs = Host(root).pci()['devices'][pf['address']]['sriov']['vfs']
         return {'vfs': vfs, 'vf_device': vf_device(Host(root), vfs)}
 
-    apply_plan(module, steps, Context(root, module.run_command), result,
+    apply_plan(module, vf_steps(writes), Context(root, module.run_command), result,
                {'numvfs': sriov['numvfs'], 'drivers_autoprobe': sriov['drivers_autoprobe']},
                {'numvfs': params['numvfs'], 'drivers_autoprobe': autoprobe}, checks, end_state, listed_as='writes')
     module.exit_json(**result)

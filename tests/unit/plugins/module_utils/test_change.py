@@ -214,7 +214,8 @@ def test_pci_driver_steps_put_the_modprobe_conf_back_when_the_binding_does_not_t
     # A fixture tree has no kernel behind drivers_probe: the device stays on igbvf, so the read-back must fail, and
     # the modprobe.d file written before it must be undone (removed: it did not exist).
     from ansible_collections.dataplane.node.plugins.modules import pci_driver
-    from ansible_collections.dataplane.node.plugins.module_utils._pci import UNSAFE_INTERRUPTS_CONF, plan_bind
+    from ansible_collections.dataplane.node.plugins.module_utils._pci import (
+        UNSAFE_INTERRUPTS_CONF, bound_check, plan_bind)
     root = tmp_path / 'root'
     vf = '0000:00:13.0'
     write(root, 'sys/bus/pci/devices/%s/driver_override' % vf, '(null)\n')
@@ -232,7 +233,8 @@ def test_pci_driver_steps_put_the_modprobe_conf_back_when_the_binding_does_not_t
         '/sys/bus/pci/devices/%s/driver/unbind = %s' % (vf, vf),
         '/sys/bus/pci/drivers_probe = %s' % vf]
     with pytest.raises(ChangeError, match='binding did not take: %s is on igbvf, not vfio-pci' % vf) as info:
-        run_steps(steps + [pci_driver.bound_check(str(root), [vf], 'vfio-pci')], context(root))
+        run_steps(steps + [bound_check(lambda a: Host(str(root)).fs.link_name('sys/bus/pci/devices/%s/driver' % a),
+                                       [vf], 'vfio-pci')], context(root))
     assert read(root, 'sys/bus/pci/devices/%s/driver_override' % vf) == 'vfio-pci\n'
     assert read(root, 'sys/bus/pci/drivers/igbvf/unbind') == vf + '\n'
     assert not os.path.exists(str(root / UNSAFE_INTERRUPTS_CONF))
