@@ -173,10 +173,9 @@ def eswitch_steps(dev, plan, devlink, timeout):
 
 
 def _wait_vfs(dev, count, timeout):
-    return WaitFor('wait for %d VFs' % count, lambda ctx: dev.vf_count_seen() == count,
-                   lambda ctx: '%s shows %d VFs after %ds, %d written' % (dev.handle, dev.vf_count_seen(), timeout,
-                                                                        count),
-                   timeout)
+    def failure(_ctx):
+        return '%s shows %d VFs after %ds, %d written' % (dev.handle, dev.vf_count_seen(), timeout, count)
+    return WaitFor('wait for %d VFs' % count, lambda ctx: dev.vf_count_seen() == count, failure, timeout)
 
 
 def tc_offload_steps(dev, run, ethtool):

@@ -43,7 +43,7 @@ def read(root, rel):
 
 
 def run_argv(argv):
-    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     return proc.returncode, proc.stdout, proc.stderr
 
 
@@ -187,8 +187,8 @@ def run_apply(capsys, args, steps, ctx, checks=()):
 
 def test_check_mode_predicts_and_runs_nothing(tmp_path, capsys):
     write(tmp_path, 'sys/x/sriov_numvfs', '0\n')
-    steps = [SysfsWrite('sys/x/sriov_numvfs', 2, expect='2'), WaitFor('wait for 2 VFs', lambda c: False,
-                                                                       lambda c: 'no VFs', 1)]
+    steps = [SysfsWrite('sys/x/sriov_numvfs', 2, expect='2'),
+             WaitFor('wait for 2 VFs', lambda c: False, lambda c: 'no VFs', 1)]
     code, result = run_apply(capsys, {'_ansible_check_mode': True, '_ansible_diff': True}, steps, context(tmp_path))
     assert code == 0 and result['changed'] is True
     assert result['steps'] == ['/sys/x/sriov_numvfs = 2', 'wait for 2 VFs']
