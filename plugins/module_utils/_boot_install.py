@@ -20,7 +20,8 @@ import json
 import os
 import re
 
-from ansible_collections.dataplane.node.plugins.module_utils._apply import write_atomic
+from ansible_collections.dataplane.node.plugins.module_utils._change import (
+    ChangeError, Command, Context, FileWrite, run_steps)
 
 # The module_utils the applier imports (itself and what it needs), installed under LIB_PACKAGE.
 APPLIER_MODULES = ('_parse', '_host', '_apply', '_change', '_hugepages', '_netstack', '_pci', '_boot_apply')
@@ -238,18 +239,16 @@ def plan(root, install, lib_dir, state_dir, before_units, sources, state_files, 
 
 
 def apply(root, planned, run):
-    """Write the planned files (atomically), then reload systemd and re-enable the units when needed.
+    """Write the planned files (atomically), then reload systemd and re-enable the units when needed; when a
+    command fails, every file is put back as it was (the units, the state files and the code stay one version).
 
     run(argv) -> (rc, out, err). Returns the commands run; raises InstallError when one fails."""
-    for rel, (_before, text) in sorted(planned['files'].items()):
-        path = os.path.join(root, rel)
-        if text is None:
-            if os.path.lexists(path):
-                os.unlink(path)
-        else:
-            write_atomic(path, text, 0o644)
-    for argv in planned['commands']:
-        rc, out, err = run(argv)
-        if rc != 0:
-            raise InstallError(['%s failed (rc=%d): %s' % (' '.join(argv), rc, (err or out).strip()[-1000:])])
+    steps = [FileWrite(rel, text, keep_backup=False) for rel, (_before, text) in sorted(planned['files'].items())]
+    steps += [Command(argv) for argv in planned['commands']]
+    try:
+        run_steps(steps, Context(root, run))
+    except ChangeError as exc:
+        undone = exc.record['undone'] if exc.record else []
+        raise InstallError(exc.problems + (['the %d files written were put back as they were' % len(undone)]
+                                           if undone else []))
     return planned['commands']

@@ -39,11 +39,22 @@ class Context(object):
     replace."""
 
     def __init__(self, root, run=None, clock=time.monotonic, sleep=time.sleep, writer=None):
+        self.root = root
         self.writer = writer or SysfsWriter(root)
-        self.fs = HostFS(root)
+        self._fs = None
         self.run = run or _no_commands
         self.clock = clock
         self.sleep = sleep
+
+    @property
+    def fs(self):
+        """The host reader, made when a step first reads (an install may be writing into a root not made yet)."""
+        if self._fs is None:
+            self._fs = HostFS(self.root)
+        return self._fs
+
+    def path(self, rel):
+        return os.path.join(self.root, rel)
 
     def poll(self, ready, timeout, interval=0.2):
         """Call ready() until it returns a true value or `timeout` seconds pass; returns its last value."""
@@ -73,6 +84,9 @@ class Step(object):
     def undo(self, ctx):
         """Put back what run() changed, as far as that is safe; True when something was put back."""
         return False
+
+    def commit(self, ctx):
+        """Called once every step succeeded (a backup kept only for the undo is dropped here)."""
 
 
 class SysfsWrite(Step):
@@ -114,7 +128,7 @@ class Command(Step):
     def run(self, ctx):
         rc, out, err = ctx.run(self.argv)
         if rc != 0:
-            raise ChangeError(['%s failed: %s' % (self.label, (err or out).strip())])
+            raise ChangeError(['%s failed (rc=%d): %s' % (self.label, rc, (err or out).strip()[-1000:])])
         problems = self.verify(ctx) if self.verify else []
         if problems:
             raise ChangeError(problems)
@@ -122,10 +136,11 @@ class Command(Step):
 
 class FileWrite(Step):
     """Write a configuration file atomically (text None: remove it), an existing one copied to a backup first;
-    undo puts the backup back, or removes the file the step created."""
+    undo puts the backup back, or removes the file the step created. keep_backup=False: the backup only serves the
+    undo (files the collection generates, such as its own code on the node) and goes once the whole run succeeded."""
 
-    def __init__(self, rel, text, description=None, mode=0o644):
-        self.rel, self.text, self.mode = rel, text, mode
+    def __init__(self, rel, text, description=None, mode=0o644, keep_backup=True):
+        self.rel, self.text, self.mode, self.keep_backup = rel, text, mode, keep_backup
         self.description = description or '/%s' % rel
         self.backup = None
         self.written = False
@@ -134,15 +149,15 @@ class FileWrite(Step):
         return self.description
 
     def run(self, ctx):
-        path = ctx.fs.path(self.rel)
+        path = ctx.path(self.rel)
         try:
             if os.path.exists(path):
-                self.backup = backup_path(path, root=ctx.fs.root, rel=self.rel)
+                self.backup = backup_path(path, root=ctx.root, rel=self.rel)
                 if not os.path.isdir(os.path.dirname(self.backup)):
                     os.makedirs(os.path.dirname(self.backup))
                 shutil.copy2(path, self.backup)
             if self.text is None:
-                if os.path.exists(path):
+                if os.path.lexists(path):
                     os.unlink(path)
             else:
                 write_atomic(path, self.text, self.mode)
@@ -153,12 +168,16 @@ class FileWrite(Step):
     def undo(self, ctx):
         if not self.written:
             return False
-        path = ctx.fs.path(self.rel)
+        path = ctx.path(self.rel)
         if self.backup:
             shutil.copy2(self.backup, path)
         elif os.path.exists(path):
             os.unlink(path)
         return True
+
+    def commit(self, ctx):
+        if self.backup and not self.keep_backup and os.path.exists(self.backup):
+            os.unlink(self.backup)
 
 
 class WaitFor(Step):
@@ -273,6 +292,8 @@ def run_steps(steps, ctx):
                           'undone': undone}
             raise
         done.append(step)
+    for step in done:
+        step.commit(ctx)
     return {'done': [s.describe() for s in done if s.changes], 'undone': []}
 
 

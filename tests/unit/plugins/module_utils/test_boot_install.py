@@ -121,11 +121,32 @@ def test_bad_input_is_refused_before_anything(tmp_path):
     assert os.listdir(str(tmp_path)) == []
 
 
-def test_failed_systemctl_is_reported(tmp_path):
+def test_failed_systemctl_is_reported_and_the_files_put_back(tmp_path):
     planned = bi.plan(str(tmp_path), True, LIB, STATE, ['kubelet.service'], SOURCES, {}, {})
     with pytest.raises(bi.InstallError) as err:
         bi.apply(str(tmp_path), planned, lambda argv: (1, '', 'Failed to connect to bus'))
-    assert str(err.value) == 'systemctl daemon-reload failed (rc=1): Failed to connect to bus'
+    assert str(err.value) == ('systemctl daemon-reload failed (rc=1): Failed to connect to bus; the %d files written '
+                              'were put back as they were' % len(planned['files']))
+    # units without their code (or the reverse) never stay behind: the tree holds no file, only directories
+    assert [f for _d, _s, files in os.walk(str(tmp_path)) for f in files] == []
+
+
+def test_a_failed_update_restores_the_installed_version_and_drops_no_backups(tmp_path):
+    root = str(tmp_path)
+    bi.apply(root, bi.plan(root, True, LIB, STATE, ['kubelet.service'], SOURCES, {}, {}), lambda argv: (0, '', ''))
+    before = dict((os.path.join(d, f), open(os.path.join(d, f)).read())
+                  for d, _s, files in os.walk(root) for f in files)
+    newer = dict(SOURCES, _host=SOURCES['_host'] + '\n# a newer collection\n')
+    planned = bi.plan(root, True, LIB, STATE, ['kubelet.service', 'crio.service'], newer, {}, {})
+    assert planned['files'] and planned['commands']
+    with pytest.raises(bi.InstallError):
+        bi.apply(root, planned, lambda argv: (1, '', 'Failed to connect to bus'))
+    after = dict((os.path.join(d, f), open(os.path.join(d, f)).read())
+                 for d, _s, files in os.walk(root) for f in files if '.dataplane-node.bak' not in f)
+    assert after == before
+    # a successful run leaves no backup of the files it generates
+    bi.apply(root, planned, lambda argv: (0, '', ''))
+    assert not [f for _d, _s, files in os.walk(root) for f in files if f.endswith('.bak')]
 
 
 def test_installed_entry_point_runs_the_applier(tmp_path):

@@ -112,7 +112,7 @@ def test_a_missing_attribute_is_an_error_not_a_new_file(tmp_path):
 
 def test_a_command_fails_with_its_output_and_a_verify_reads_its_effect_back(tmp_path):
     failing = script(tmp_path, 'failing', 'echo "Operation not supported" >&2; exit 1\n')
-    with pytest.raises(ChangeError, match='devlink dev eswitch set pci/x mode switchdev failed: Operation not'):
+    with pytest.raises(ChangeError, match=r'devlink dev eswitch set pci/x mode switchdev failed \(rc=1\): Operation not'):
         run_steps([Command([failing], label='devlink dev eswitch set pci/x mode switchdev')], context(tmp_path))
     quiet = script(tmp_path, 'quiet', 'exit 0\n')
     with pytest.raises(ChangeError, match='^eth0: reads back off$'):
