@@ -286,3 +286,56 @@ def test_management_netdevs_from_ip_json():
              {'ifname': 'enp0s4', 'addr_info': []}]
     assert management_netdevs(links, ['10.0.2.15', 'fec0::5054:ff:fe12:3456', None]) == ['enp0s2']
     assert management_netdevs(links, ['192.0.2.1']) == []
+
+
+# ---------------------------------------------------------------- the same writes as change-engine steps
+
+def engine(guest, writer=None):
+    from ansible_collections.dataplane.node.plugins.module_utils._change import Context
+    ticks = iter(range(1000))
+    return Context(guest, writer=writer or PciKernel(guest), clock=lambda: next(ticks), sleep=lambda _s: None)
+
+
+def test_vf_steps_and_their_read_back_through_the_engine(guest):
+    from ansible_collections.dataplane.node.plugins.module_utils._change import run_steps
+    from ansible_collections.dataplane.node.plugins.module_utils._pci import VfsReady, vf_steps
+    ready = VfsReady(lambda: Host(guest).pci()['devices'][PF], PF, 4, True, timeout=5)
+    steps = vf_steps(plan_vfs(select_pf(Host(guest).pci(), address=PF), 4))
+    record = run_steps(steps + [ready], engine(guest))
+    assert record['done'] == ['/sys/bus/pci/devices/%s/sriov_numvfs = 0' % PF,
+                              '/sys/bus/pci/devices/%s/sriov_numvfs = 4' % PF]
+    assert ready.pf['sriov']['numvfs'] == 4 and all(v['driver'] == 'igbvf' for v in ready.pf['sriov']['vfs'])
+
+
+def test_vfs_that_never_get_a_driver_fail_the_check_with_both_counts(guest):
+    from ansible_collections.dataplane.node.plugins.module_utils._change import ChangeError, run_steps
+    from ansible_collections.dataplane.node.plugins.module_utils._pci import VfsReady
+    # 3 VFs exist; 5 asked and never made: the check gives up after its timeout on the engine's clock
+    ready = VfsReady(lambda: Host(guest).pci()['devices'][PF], PF, 5, True, timeout=3)
+    with pytest.raises(ChangeError, match=r'^%s reads back 3 VFs \(3 visible, some without a driver\) after 3s, 5 '
+                                          r'asked$' % PF) as info:
+        run_steps([ready], engine(guest))
+    assert info.value.record == {'done': [], 'failed': '%s shows 5 VFs' % PF, 'undone': []}
+
+
+def test_bind_steps_and_bound_check_through_the_engine(guest):
+    from ansible_collections.dataplane.node.plugins.module_utils._change import ChangeError, run_steps
+    from ansible_collections.dataplane.node.plugins.module_utils._pci import bind_steps, bound_check
+
+    def driver_of(address):
+        return Host(guest).fs.link_name('sys/bus/pci/devices/%s/driver' % address)
+
+    steps = bind_steps(plan_bind(Host(guest), '0000:00:13.0', 'vfio-pci'))
+    run_steps(steps + [bound_check(driver_of, ['0000:00:13.0'], 'vfio-pci')], engine(guest))
+    assert driver_of('0000:00:13.0') == 'vfio-pci'
+    class Refusing(SysfsWriter):
+        """Takes every write and does nothing with it, as a kernel whose driver will not probe the device."""
+
+        def write(self, rel, text, ignore_errors=False):
+            self.writes.append((rel, text.strip()))
+            return True
+
+    steps = bind_steps(plan_bind(Host(guest), '0000:00:13.2', 'vfio-pci'))
+    with pytest.raises(ChangeError, match='binding did not take: 0000:00:13.2 is on igbvf, not vfio-pci'):
+        run_steps(steps + [bound_check(driver_of, ['0000:00:13.2'], 'vfio-pci')],
+                  engine(guest, writer=Refusing(guest)))
