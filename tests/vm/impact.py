@@ -346,7 +346,9 @@ def select(repo=REPO, ci=True, out=sys.stderr, budget=None, focus_budget=None, f
     focus_budget = max(budget, CI_FOCUS_BUDGET if focus_budget is None else focus_budget)
     index = Index(repo)
     proven = load_manifest(repo)
-    chosen, over, minutes = [], [], 0.0
+    # Two counters: the shared budget holds what only shared code reached (`default` included), the focus budget
+    # the whole run once a suite's own code changed; a focus suite's minutes do not crowd out the shared ones.
+    chosen, over, minutes, shared = [], [], 0.0, 0.0
     focused = dict((s.name, focus_changed(s, index, proven)) for s in SUITES if not s.always)
     # The always-run suites first, then those whose own code changed, then the others in their declared order
     # (cheapest proofs before the long ones).
@@ -367,7 +369,10 @@ def select(repo=REPO, ci=True, out=sys.stderr, budget=None, focus_budget=None, f
             over.append(suite.name)
             print('[impact] %-20s NOT RUN (not set up in CI): %s' % (suite.name, reason), file=out)
             continue
-        if selected and not suite.always and minutes + cost > limit:
+        is_focus = bool(focused.get(suite.name))
+        total_limit = focus_budget if (is_focus or any(focused.get(n) for n in chosen)) else budget
+        fits = minutes + cost <= total_limit and (is_focus or shared + cost <= budget)
+        if selected and not suite.always and not fits:
             over.append(suite.name)
             print('[impact] %-20s NOT RUN (needs ~%.0f min, over the CI budget of %d min): %s' % (
                 suite.name, cost, limit, reason), file=out)
@@ -376,6 +381,7 @@ def select(repo=REPO, ci=True, out=sys.stderr, budget=None, focus_budget=None, f
         if selected:
             chosen.append(suite.name)
             minutes += cost
+            shared += 0 if is_focus else cost
     print('[impact] selected: %s (about %.0f min of VM time by the last measured runs)' % (' '.join(chosen), minutes),
           file=out)
     if over:
