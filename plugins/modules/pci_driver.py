@@ -278,20 +278,74 @@ def plan_steps(host, driver, writes, unsafe, noiommu):
     return steps + bind_steps(writes)
 
 
+SELECTION_SPEC = dict(
+    devices=dict(type='list', elements='str', default=[]),
+    vendor_device=dict(type='str'),
+    vfs_of=dict(type='str'),
+    vf_indexes=dict(type='list', elements='int'),
+    vfs_planned=dict(type='int'),
+    iommu_group=dict(type='str'),
+    expect=dict(type='int'),
+)
+
+
+def resolve_all(module, host, selections, several):
+    """Every selection resolved, or the module fails naming each one that is wrong (nothing changed)."""
+    resolved, problems = [], []
+    for index, sel in enumerate(selections):
+        try:
+            resolved.append(resolve_selection(host, sel, module.check_mode))
+        except PciError as exc:
+            where = 'binding %d (%s): ' % (index + 1, selection_label(sel)) if several else ''
+            problems.extend(where + problem for problem in exc.problems)
+    if problems:
+        module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems)
+    return resolved
+
+
+def guard(module, host, resolved, driver):
+    """(the devices to move, the management summary): the guards over every device of the call at once (a group
+    moved whole by two selections is whole), against the management stack (SSH session, addresses, interfaces,
+    default routes, down every layer to the devices); the module fails before any change when one refuses."""
+    p = module.params
+    selected = []
+    for sel_selected, _new, _pf in resolved:
+        selected.extend(a for a in sel_selected if a not in selected)
+    stack = module_stack(module, host)
+    for warning in stack['warnings']:
+        module.warn(warning)
+    problems, targets = binding_problems(host, selected, driver, (), p['allow_management'], p['include_group'],
+                                         p['allow_noiommu'], p['allow_bifurcated'], stack=stack) if selected else ([], [])
+    for _selected, sel_new, pf in resolved:
+        if sel_new:
+            problems.extend(predicted_binding_problems(pf, sel_new, driver, host.iommu(), p['allow_noiommu'],
+                                                       p['allow_bifurcated']))
+    if problems:
+        module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems, selected=targets,
+                         management=summary(stack))
+    return targets, summary(stack)
+
+
+def plan_writes(host, targets, resolved, driver):
+    """(driver before per device, the binding writes, the VFs still to be created) for the guarded devices."""
+    before = dict((a, host.fs.link_name('%s/%s/driver' % (PCI_DIR, a))) for a in targets)
+    writes, new_vfs = [], []
+    for address in targets:
+        writes.extend(plan_bind(host, address, driver))
+    for _selected, sel_new, pf in resolved:
+        for address in sel_new:
+            if address not in new_vfs:
+                new_vfs.append(address)
+                before[address] = '(not created yet)'
+                writes.extend(plan_bind_new_vf(pf, address, driver))
+    return before, writes, new_vfs
+
+
 def main():
-    selection_spec = dict(
-        devices=dict(type='list', elements='str', default=[]),
-        vendor_device=dict(type='str'),
-        vfs_of=dict(type='str'),
-        vf_indexes=dict(type='list', elements='int'),
-        vfs_planned=dict(type='int'),
-        iommu_group=dict(type='str'),
-        expect=dict(type='int'),
-    )
     module = AnsibleModule(
         argument_spec=dict(
-            selection_spec,
-            bindings=dict(type='list', elements='dict', options=selection_spec),
+            SELECTION_SPEC,
+            bindings=dict(type='list', elements='dict', options=SELECTION_SPEC),
             driver=dict(type='str', required=True),
             include_group=dict(type='bool', default=False),
             allow_noiommu=dict(type='bool', default=False),
@@ -317,43 +371,9 @@ def main():
         host = Host(root)
     except HostRootError as exc:
         module.fail_json(msg='nothing changed: %s' % exc, problems=[str(exc)])
-    resolved, problems = [], []
-    for index, sel in enumerate(selections):
-        try:
-            resolved.append(resolve_selection(host, sel, module.check_mode))
-        except PciError as exc:
-            where = 'binding %d (%s): ' % (index + 1, selection_label(sel)) if several else ''
-            problems.extend(where + problem for problem in exc.problems)
-    if problems:
-        module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems)
-    selected, new_vfs = [], []
-    for sel_selected, sel_new, _pf in resolved:
-        selected.extend(a for a in sel_selected if a not in selected)
-        new_vfs.extend(a for a in sel_new if a not in new_vfs)
-    # The management stack (SSH session, addresses, interfaces, default routes, down every layer to the devices).
-    stack = module_stack(module, host)
-    for warning in stack['warnings']:
-        module.warn(warning)
-    # The guards run over every device of the call at once: a group moved whole by two selections is whole.
-    problems, targets = binding_problems(host, selected, driver, (), p['allow_management'], p['include_group'],
-                                         p['allow_noiommu'], p['allow_bifurcated'], stack=stack) if selected else ([], [])
-    for _selected, sel_new, pf in resolved:
-        if sel_new:
-            problems.extend(predicted_binding_problems(pf, sel_new, driver, host.iommu(), p['allow_noiommu'],
-                                                       p['allow_bifurcated']))
-    if problems:
-        module.fail_json(msg='nothing changed: %s' % '; '.join(problems), problems=problems, selected=targets,
-                         management=summary(stack))
-
-    noiommu = driver == 'vfio-pci' and not host.iommu()['enabled']
-    before = dict((a, host.fs.link_name('%s/%s/driver' % (PCI_DIR, a))) for a in targets)
-    writes = []
-    for address in targets:
-        writes.extend(plan_bind(host, address, driver))
-    for _selected, sel_new, pf in resolved:
-        for address in sel_new:
-            before[address] = '(not created yet)'
-            writes.extend(plan_bind_new_vf(pf, address, driver))
+    resolved = resolve_all(module, host, selections, several)
+    targets, management = guard(module, host, resolved, driver)
+    before, writes, new_vfs = plan_writes(host, targets, resolved, driver)
     targets = targets + new_vfs
     unsafe = unsafe_interrupts_plan(host.iommu(), driver, p['allow_unsafe_interrupts'],
                                     host.fs.read(UNSAFE_INTERRUPTS_CONF)) if targets else unsafe_interrupts_plan(
@@ -364,26 +384,22 @@ def main():
     devices = dict((a, {'before': before[a],
                         'after': (driver or '(default)') if writes or a in new_vfs else before[a]}) for a in targets)
 
-    def bindings():
-        out = []
-        for sel, (sel_selected, sel_new, _pf) in zip(selections, resolved):
-            out.append({'selection': selection_label(sel), 'predicted': sel_new,
-                        'devices': dict((a, devices[a]) for a in sel_selected + sel_new if a in devices)})
-        return out
-
     def end_state():
         for address in targets:
             devices[address]['after'] = Host(root).fs.link_name('%s/%s/driver' % (PCI_DIR, address))
         return {'devices': devices}
 
+    noiommu = driver == 'vfio-pci' and not host.iommu()['enabled']
     steps = plan_steps(host, driver, writes, unsafe, noiommu)
     checks = [bound_check(lambda a: Host(root).fs.link_name('%s/%s/driver' % (PCI_DIR, a)), targets, driver)] \
         if steps else []
     result = dict(devices=devices, predicted=new_vfs, noiommu=noiommu and bool(writes), unsafe_interrupts=unsafe,
-                  management=summary(stack))
+                  management=management)
     apply_plan(module, steps, Context(root, module.run_command), result, before,
                dict((a, devices[a]['after']) for a in targets), checks, end_state, listed_as='writes')
-    result['bindings'] = bindings()
+    result['bindings'] = [{'selection': selection_label(sel), 'predicted': sel_new,
+                           'devices': dict((a, devices[a]) for a in sel_selected + sel_new if a in devices)}
+                          for sel, (sel_selected, sel_new, _pf) in zip(selections, resolved)]
     if module._diff and unsafe['conf']:
         result['diff'] = [result['diff'], {'before_header': '/' + UNSAFE_INTERRUPTS_CONF,
                                            'after_header': '/' + UNSAFE_INTERRUPTS_CONF,
