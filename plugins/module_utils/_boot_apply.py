@@ -26,7 +26,7 @@ import time
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import SysfsWriter, WriteError
 from ansible_collections.dataplane.node.plugins.module_utils._change import ChangeError, Context, run_steps
-from ansible_collections.dataplane.node.plugins.module_utils._host import Host
+from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostFS
 from ansible_collections.dataplane.node.plugins.module_utils._hugepages import apply, plan, shortfall_table
 from ansible_collections.dataplane.node.plugins.module_utils._parse import parse_bracketed_choice
 from ansible_collections.dataplane.node.plugins.module_utils._pci import (
@@ -140,12 +140,15 @@ def run(state_dir, log, root='/', writer=None, phase='early'):
     problems = []
     names = sorted(n for n in os.listdir(state_dir) if n.endswith('.json')) if os.path.isdir(state_dir) else []
     for name in names:
-        with open(os.path.join(state_dir, name)) as handle:
-            try:
-                state = json.load(handle)
-            except ValueError as exc:
-                problems.append('%s: not valid JSON: %s' % (name, exc))
-                continue
+        text = HostFS(state_dir).read(name)
+        try:
+            state = json.loads(text) if text is not None else None
+        except ValueError as exc:
+            problems.append('%s: not valid JSON: %s' % (name, exc))
+            continue
+        if not isinstance(state, dict):
+            problems.append('%s: %s' % (name, 'cannot be read' if text is None else 'not a JSON object'))
+            continue
         for kind in sorted(state, key=lambda k: ORDER.index(k) if k in ORDER else len(ORDER)):
             section = state[kind]
             handler = HANDLERS.get(kind)

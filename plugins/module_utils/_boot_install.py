@@ -22,6 +22,7 @@ import re
 
 from ansible_collections.dataplane.node.plugins.module_utils._change import (
     ChangeError, Command, Context, FileWrite, run_steps)
+from ansible_collections.dataplane.node.plugins.module_utils._host import HostFS, HostRootError
 
 # The module_utils the applier imports (itself and what it needs), installed under LIB_PACKAGE.
 APPLIER_MODULES = ('_parse', '_host', '_apply', '_change', '_hugepages', '_netstack', '_pci', '_boot_apply')
@@ -202,10 +203,11 @@ def wanted_links(before_units):
 
 
 def _read(root, rel):
+    """The file's text through the host model; None when it (or the root itself, before a first install into an
+    image tree) is missing."""
     try:
-        with open(os.path.join(root, rel)) as handle:
-            return handle.read()
-    except (IOError, OSError):
+        return HostFS(root).read(rel)
+    except HostRootError:
         return None
 
 

@@ -180,7 +180,7 @@ import traceback
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
 from ansible_collections.dataplane.node.plugins.module_utils._apply import backup_path, write_atomic
-from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostRootError
+from ansible_collections.dataplane.node.plugins.module_utils._host import Host, HostFS, HostRootError
 from ansible_collections.dataplane.node.plugins.module_utils._module import (
     ROOT_ARG, refuse_test_root_outside_check_mode)
 from ansible_collections.dataplane.node.plugins.module_utils._kubelet import (
@@ -216,12 +216,8 @@ DROPIN_HEADER = '# Managed by dataplane.node (kubelet_config): edits here are ov
 
 
 def _read(root, path):
-    """(text or None when missing, host path)."""
-    full = os.path.join(root, path.lstrip('/'))
-    if not os.path.exists(full):
-        return None, full
-    with open(full) as handle:
-        return handle.read(), full
+    """(text or None when missing or unreadable, host path), through the host model."""
+    return HostFS(root).read(path.lstrip('/')), os.path.join(root, path.lstrip('/'))
 
 
 def isolated_cpus(host, param):

@@ -211,10 +211,7 @@ def main():
     conf_path = os.path.join(root, SYSTEM_ID_CONF)
     conf_change = None
     if params['system_id']:
-        have = None
-        if os.path.exists(conf_path):
-            with open(conf_path) as handle:
-                have = handle.read()
+        have = Host(root).fs.read(SYSTEM_ID_CONF)
         if have != system_id_conf(params['system_id']):
             conf_change = (have.strip() if have else None, params['system_id'])
     restart = 'hw-offload' in changes.get('other_config', {})

@@ -52,6 +52,8 @@ def test_bad_state_files_are_problems_not_crashes(tmp_path):
     assert problems[0].startswith('10-a.json: not valid JSON: ')
     assert problems[1] == "20-b.json: unknown section 'vfs'"
     assert run(str(tmp_path / 'missing'), lambda _msg: None, root) == []
+    state(tmp_path, '30-c.json', '["hugepages"]')
+    assert run(state_dir, lambda _msg: None, root)[2] == '30-c.json: not a JSON object'
 
 
 def test_devices_phase_recreates_vfs_then_binds(tmp_path, host_root):
