@@ -59,6 +59,13 @@ def module_args(args):
 
 
 @pytest.fixture
+def with_module_args():
+    """module_args as a fixture, for tests that build an AnsibleModule themselves (conftest is not importable by
+    name: tests/ee has one too)."""
+    return module_args
+
+
+@pytest.fixture
 def run_module(capsys):
     """run_module(module, args) -> (exit code, result): a module's main() as Ansible runs it."""
     import json

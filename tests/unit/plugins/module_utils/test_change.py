@@ -23,8 +23,6 @@ from ansible_collections.dataplane.node.plugins.module_utils._devlink import Dev
 from ansible_collections.dataplane.node.plugins.module_utils._dpu import plan_eswitch
 from ansible_collections.dataplane.node.plugins.module_utils._host import Host
 
-from conftest import module_args
-
 PF = '0000:03:00.0'
 VFS = ('0000:03:00.2', '0000:03:00.3')
 
@@ -177,7 +175,7 @@ def test_a_vf_count_change_is_written_read_back_and_waited_for(tmp_path):
         run_steps(grow, context(root))
 
 
-def run_apply(capsys, args, steps, ctx, checks=()):
+def run_apply(capsys, module_args, args, steps, ctx, checks=()):
     with module_args(args):
         module = AnsibleModule(argument_spec={}, supports_check_mode=True)
         with pytest.raises(SystemExit) as info:
@@ -185,20 +183,21 @@ def run_apply(capsys, args, steps, ctx, checks=()):
     return info.value.code, json.loads(capsys.readouterr().out)
 
 
-def test_check_mode_predicts_and_runs_nothing(tmp_path, capsys):
+def test_check_mode_predicts_and_runs_nothing(tmp_path, capsys, with_module_args):
     write(tmp_path, 'sys/x/sriov_numvfs', '0\n')
     steps = [SysfsWrite('sys/x/sriov_numvfs', 2, expect='2'),
              WaitFor('wait for 2 VFs', lambda c: False, lambda c: 'no VFs', 1)]
-    code, result = run_apply(capsys, {'_ansible_check_mode': True, '_ansible_diff': True}, steps, context(tmp_path))
+    code, result = run_apply(capsys, with_module_args, {'_ansible_check_mode': True, '_ansible_diff': True}, steps,
+                             context(tmp_path))
     assert code == 0 and result['changed'] is True
     assert result['steps'] == ['/sys/x/sriov_numvfs = 2', 'wait for 2 VFs']
     assert result['diff'] == {'before': {'n': 0}, 'after': {'n': 2}}
     assert read(tmp_path, 'sys/x/sriov_numvfs') == '0\n'
 
 
-def test_checks_run_when_nothing_changes_and_a_failure_names_its_step(tmp_path, capsys):
+def test_checks_run_when_nothing_changes_and_a_failure_names_its_step(tmp_path, capsys, with_module_args):
     checks = [Check('eSwitch reads back switchdev', lambda c: ['pci/x reads back eSwitch mode legacy'])]
-    code, result = run_apply(capsys, {}, [], context(tmp_path), checks)
+    code, result = run_apply(capsys, with_module_args, {}, [], context(tmp_path), checks)
     assert code == 1 and result['changed'] is False
     assert result['problems'] == ['pci/x reads back eSwitch mode legacy']
     assert result['failed_step'] == 'eSwitch reads back switchdev' and result['undone'] == []

@@ -328,6 +328,7 @@ def test_bind_steps_and_bound_check_through_the_engine(guest):
     steps = bind_steps(plan_bind(Host(guest), '0000:00:13.0', 'vfio-pci'))
     run_steps(steps + [bound_check(driver_of, ['0000:00:13.0'], 'vfio-pci')], engine(guest))
     assert driver_of('0000:00:13.0') == 'vfio-pci'
+
     class Refusing(SysfsWriter):
         """Takes every write and does nothing with it, as a kernel whose driver will not probe the device."""
 
