@@ -75,6 +75,14 @@ def guest_state(vm):
                           "ovs-vsctl get Open_vSwitch . other_config; fi")}
 
 
+def wait_for_carrier(vm, netdev, timeout=40):
+    """A link just set up (the e1000e negotiates for a few seconds under TCG) reaches carrier before the state the
+    case must not change is taken: else NO-CARRIER -> LOWER_UP during the run reads as a change."""
+    carrier = sh(vm, "for i in $(seq %d); do [ \"$(cat /sys/class/net/%s/carrier 2>/dev/null)\" = 1 ] && break; "
+                     "sleep 1; done; cat /sys/class/net/%s/carrier 2>/dev/null" % (timeout, netdev, netdev))
+    assert carrier == "1", "%s has no carrier %d s after it was set up (carrier %r)" % (netdev, timeout, carrier)
+
+
 def run_case(bed_info, case, extra):
     _bed, vm, state = bed_info
     rc, report, log = run_playbook(vm, state, PLAYBOOK, extra, "management-guard-%s" % case, RUN_TIMEOUT)
@@ -171,6 +179,7 @@ def test_bridge_over_the_e1000e_then_the_override(bed, monkeypatch):
     sh(vm, "ip link add br0 type bridge && ip link set %s master br0 && ip addr add 192.168.102.2/24 dev br0 && "
            "ip link set %s up && ip link set br0 up" % (nic, nic))
     try:
+        wait_for_carrier(vm, "br0")
         path = "%s (%s) -> br0 (192.168.102.2, management_addresses)" % (E1000E, nic)
         extra = {"guard_devices": [E1000E], "guard_addresses": ["192.168.102.2"]}
         refused_both_ways(bed, "bridge", extra, [(BIND, E1000E, path)])
@@ -193,6 +202,7 @@ def test_macvlan_on_the_e1000e(bed):
     sh(vm, "ip link add link %s name mv0 type macvlan mode bridge && ip addr add 192.168.103.2/24 dev mv0 && "
            "ip link set %s up && ip link set mv0 up" % (nic, nic))
     try:
+        wait_for_carrier(vm, "mv0")
         path = "%s (%s) -> mv0 (192.168.103.2, management_addresses)" % (E1000E, nic)
         refused_both_ways(bed, "macvlan", {"guard_devices": [E1000E], "guard_addresses": ["192.168.103.2"]},
                           [(BIND, E1000E, path)])
